@@ -1,0 +1,122 @@
+"""`create_app(settings)`: the FastAPI application with everything it owns on `app.state`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from browser import ArenaPage, LaunchOptions
+from browser.errors import BrowserError
+
+from .api import public, v1
+from .chat import ChatService
+from .config import ConfigStore, Settings
+from .errors import BridgeError, InvalidRequest, RequestTooLarge
+from .models import ModelRegistry
+from .sessions import SessionPicker
+
+log = logging.getLogger(__name__)
+
+
+def launch_options(settings: Settings) -> LaunchOptions:
+    return LaunchOptions(
+        profile_dir=settings.profile_path,
+        headless=settings.headless,
+        executable=settings.browser_executable or None,
+        args=tuple(settings.browser_args),
+        proxy=settings.proxy or None,
+        ignore_https_errors=settings.ignore_https_errors,
+    )
+
+
+def create_app(
+    settings: Settings, *, cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> FastAPI:
+    """Build the app; the browser starts in the background when the app starts."""
+    page = ArenaPage(settings.arena_url, launch_options(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        starting = asyncio.create_task(_start_browser(page), name="browser-start")
+        try:
+            yield
+        finally:
+            starting.cancel()
+            await page.close()
+
+    app = FastAPI(title="lmarena-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.config = ConfigStore(settings, cli, env)
+    app.state.page = page
+    app.state.models = ModelRegistry(settings.models_path, settings.available_models_path)
+    app.state.sessions = SessionPicker(settings.endpoint_map_path)
+    app.state.chat = ChatService(page, app.state.models, app.state.sessions)
+    app.include_router(v1)
+    app.include_router(public)
+    _install_error_handlers(app)
+    app.middleware("http")(_limit_body_size)
+    return app
+
+
+async def _start_browser(page: ArenaPage) -> None:
+    try:
+        await page.start()
+    except BrowserError as exc:
+        page.state, page.detail = "browser_crashed", str(exc)
+        log.error("the browser did not start: %s", exc)
+
+
+async def _limit_body_size(request: Request, call_next: Any) -> Any:
+    limit = request.app.state.config.current().max_request_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        error = RequestTooLarge(f"the request body is {length} bytes, over the limit of {limit} (max_request_bytes)")
+        return _render(error)
+    return await call_next(request)
+
+
+def _render(error: BridgeError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BridgeError)
+    async def bridge_error(_: Request, exc: BridgeError) -> JSONResponse:
+        return _render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _render(_from_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error = BridgeError(str(exc.detail), code="not_found" if exc.status_code == 404 else "http_error")
+        error.status, error.type = exc.status_code, "invalid_request_error"
+        return _render(error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _render(BridgeError(f"internal error ({type(exc).__name__}); see the server log"))
+
+
+def _from_validation(exc: RequestValidationError) -> InvalidRequest:
+    error = exc.errors()[0]
+    loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+    param = ".".join(loc) or None
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return InvalidRequest(
+            f"the request body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})",
+            code="invalid_json",
+        )
+    if kind == "missing":
+        return InvalidRequest(f"missing required field {param!r}", code="missing_field", param=param)
+    return InvalidRequest(f"{param or 'body'}: {error.get('msg', 'invalid value')}", code="invalid_value", param=param)

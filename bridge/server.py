@@ -1,0 +1,63 @@
+"""Run the app under uvicorn and say where it listens."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import uvicorn
+from playwright.async_api import async_playwright
+
+from browser.errors import BrowserNotFound
+from browser.launcher import find_browser, profile_holder
+
+from .app import create_app
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def check_browser(settings: Settings) -> None:
+    """Fail fast, in one line, when no browser can be launched or the profile is taken."""
+    from .cli import CommandError
+
+    async with async_playwright() as playwright:
+        try:
+            find_browser(settings.browser_executable or None, playwright)
+        except BrowserNotFound as exc:
+            raise CommandError(str(exc)) from exc
+    holder = profile_holder(settings.profile_path)
+    if holder:
+        raise CommandError(
+            f"the browser profile {settings.profile_path} is in use by {holder}; "
+            "stop the other lmarena-bridge (or close its login window) first"
+        )
+
+
+async def serve(settings: Settings, *, cli: Mapping[str, Any] | None = None) -> None:
+    await check_browser(settings)
+    app = create_app(settings, cli=cli)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    announce = asyncio.create_task(_announce(server, settings))
+    try:
+        await server.serve()
+    finally:
+        announce.cancel()
+
+
+async def _announce(server: uvicorn.Server, settings: Settings) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    print(f"lmarena-bridge is serving the OpenAI API at {settings.base_url}", flush=True)
+    sys.stdout.flush()

@@ -1,0 +1,121 @@
+"""Run `lmarena-bridge serve` as a real process against the fake arena."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+
+SESSION_ID = "0b0c1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b"
+MESSAGE_ID = "1c2d3e4f-5a6b-4c7d-9e8f-0a1b2c3d4e5f"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BridgeProcess:
+    """A bridge server in its own process, with its own config folder and profile."""
+
+    def __init__(self, folder: Path, arena_url: str, *, models: dict[str, str] | None = None, **config: Any) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.config_path = folder / "config.jsonc"
+        self.log_path = folder / "server.log"
+        self.config = {
+            "session_id": SESSION_ID,
+            "message_id": MESSAGE_ID,
+            "arena_url": arena_url,
+            "port": self.port,
+            "ignore_https_errors": True,
+            "auto_update_models": False,
+            "stream_response_timeout_seconds": 30,
+            **config,
+        }
+        self.models = models
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_config(self, **changes: Any) -> None:
+        self.config.update(changes)
+        text = "// written by the tests\n" + json.dumps(self.config, indent=2) + "\n"
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.config_path)
+
+    def start(self, *, wait_healthy: bool = True, timeout: float = 60) -> "BridgeProcess":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.write_config()
+        if self.models is not None:
+            (self.folder / "models.json").write_text(json.dumps(self.models, indent=2))
+        env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "API_KEY")}
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "serve", "--config", str(self.config_path)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.folder,
+        )
+        if wait_healthy:
+            self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"bridge exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                response = httpx.get(f"{self.url}/health", timeout=5)
+                last = response.json()
+                if response.status_code == 200:
+                    return last
+            except httpx.HTTPError as exc:
+                last = exc
+            time.sleep(0.1)
+        raise RuntimeError(f"bridge not healthy after {timeout}s (last: {last}):\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def client(self, **kwargs: Any) -> openai.OpenAI:
+        kwargs.setdefault("api_key", "unused")
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 60)
+        return openai.OpenAI(base_url=f"{self.url}/v1", **kwargs)
+
+    def async_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
+        kwargs.setdefault("api_key", "unused")
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 60)
+        return openai.AsyncOpenAI(base_url=f"{self.url}/v1", **kwargs)
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+        code, self.process = self.process.returncode, None
+        return code
