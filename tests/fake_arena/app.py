@@ -1,0 +1,235 @@
+"""The fake arena's ASGI application (runs on the server thread's event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from .models import is_image_model, page_html, png_bytes
+from .replies import Reply
+from .validation import RecordedRequest, check_body, check_content_type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .server import FakeArena
+
+AUTH_COOKIE = "arena-auth-prod-v1"
+RETRY_PATH = re.compile(
+    r"^/nextjs-api/stream/retry-evaluation-session-message/([^/]+)/messages/([^/]+)$"
+)
+IMAGE_PATH = re.compile(r"^/fake/image/([^/]+)\.png$")
+
+
+def parse_headers(scope: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Lower-case header dict (repeats joined) and the request's cookies."""
+    headers: dict[str, str] = {}
+    cookie_parts: list[str] = []
+    for raw_name, raw_value in scope.get("headers", []):
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name == "cookie":
+            cookie_parts.append(value)
+        elif name in headers:
+            headers[name] += ", " + value
+        else:
+            headers[name] = value
+    cookies: dict[str, str] = {}
+    if cookie_parts:
+        headers["cookie"] = "; ".join(cookie_parts)
+        for part in headers["cookie"].split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name:
+                cookies[name] = value
+    return headers, cookies
+
+
+def _set_cookie(name: str, value: str, extra: str = "") -> tuple[bytes, bytes]:
+    return b"set-cookie", (f"{name}={value}; Path=/; SameSite=Lax" + extra).encode("latin-1")
+
+
+class ArenaApp:
+    def __init__(
+        self,
+        arena: "FakeArena",
+        stopping: asyncio.Event,
+        abort_client: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        self.arena = arena
+        self.stopping = stopping
+        self.abort_client = abort_client
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        headers, cookies = parse_headers(scope)
+        image = IMAGE_PATH.match(path)
+        if image and method in ("GET", "HEAD"):
+            data = png_bytes(image.group(1))
+            await _respond(send, 200, [("content-type", "image/png")], data)
+        elif path.startswith("/nextjs-api/") or path.startswith("/api/"):
+            await self._api(scope, receive, send, headers, cookies)
+        elif path == "/favicon.ico":
+            await _respond(send, 404, [("content-type", "text/plain")], b"Not found")
+        elif method in ("GET", "HEAD"):
+            await self._page(send, cookies)
+        else:
+            await _respond(send, 405, [("content-type", "text/plain")], b"Method not allowed")
+
+    async def _lifespan(self, receive: Callable, send: Callable) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ------------------------------------------------------------------ page
+    async def _page(self, send: Callable, cookies: dict[str, str]) -> None:
+        arena = self.arena
+        arena._count_page_load()
+        if arena.challenge:
+            reply = Reply.challenge()
+            await _respond(send, reply.status, reply.headers, reply.body)
+            return
+        headers = [("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store")]
+        raw_headers = [(k.encode(), v.encode()) for k, v in headers]
+        if "__cf_bm" not in cookies:
+            raw_headers.append(_set_cookie("__cf_bm", "fakecfbm." + arena._token, "; HttpOnly"))
+        if arena.auto_login and not arena.is_authenticated(cookies):
+            raw_headers.append(_set_cookie(AUTH_COOKIE, arena.auth_cookie_value))
+        body = page_html(arena.models).encode("utf-8")
+        await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    # ------------------------------------------------------------------ API
+    async def _api(self, scope: dict, receive: Callable, send: Callable, headers: dict, cookies: dict) -> None:
+        raw = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            raw += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        body_text = raw.decode("utf-8", errors="replace")
+        try:
+            body_json = json.loads(body_text)
+            valid_json = True
+        except ValueError:
+            body_json, valid_json = None, False
+        match = RETRY_PATH.match(scope["path"])
+        record = RecordedRequest(
+            method=scope["method"],
+            path=scope["path"],
+            headers=headers,
+            cookies=cookies,
+            body_text=body_text,
+            body_json=body_json,
+            session_id=match.group(1) if match else None,
+            message_id=match.group(2) if match else None,
+        )
+        record.problems += self._problems(record, valid_json, match is not None)
+        self.arena._record(record)
+
+        if self.arena.challenge:
+            reply = Reply.challenge()
+        elif match is None:
+            reply = Reply.error(404, {"error": "Not found"})
+        elif record.method != "PUT":
+            reply = Reply.error(405, {"error": "Method not allowed"})
+        elif not self.arena.is_authenticated(cookies):
+            reply = Reply.error(
+                401,
+                {"error": f"User anonymous does not have access to evaluation session {record.session_id}"},
+            )
+        elif not valid_json:
+            reply = Reply.error(400, {"error": "Invalid JSON"})
+        else:
+            reply = self.arena._next_reply() or self._echo(record)
+        await self._send_reply(reply, scope, receive, send)
+
+    def _problems(self, record: RecordedRequest, valid_json: bool, matched: bool) -> list[str]:
+        if not matched:
+            return [f"unknown API path {record.path}"]
+        problems = []
+        if record.method != "PUT":
+            problems.append(f"method must be PUT, got {record.method}")
+        problems += check_content_type(record.headers.get("content-type"))
+        if not valid_json:
+            return problems + ["body is not JSON"]
+        models = self.arena.models
+        image_ids = {m["id"] for m in models if is_image_model(m)}
+        known = {m["id"] for m in models}
+        return problems + check_body(record.body_json, record.session_id, image_ids, known)
+
+    def _echo(self, record: RecordedRequest) -> Reply:
+        messages = [m for m in record.messages if isinstance(m, dict)]
+        users = [m for m in messages if m.get("role") == "user"]
+        text = "echo: " + str(users[-1].get("content", "")) if users else "echo: "
+        side = "b" if messages and all(m.get("participantPosition") == "b" for m in messages) else "a"
+        prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
+        usage = {"promptTokens": max(1, prompt), "completionTokens": max(1, len(text.split()))}
+        return Reply.text(text, side=side, usage=usage)
+
+    async def _send_reply(self, reply: Reply, scope: dict, receive: Callable, send: Callable) -> None:
+        disconnected = asyncio.Event()
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    disconnected.set()
+                    return
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+            try:
+                await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
+                for index, fragment in enumerate(reply.fragments):
+                    if index and reply.delay:
+                        await _wait_any([disconnected, self.stopping], reply.delay)
+                    if disconnected.is_set() or self.stopping.is_set():
+                        break
+                    await send({"type": "http.response.body", "body": fragment, "more_body": True})
+                    await asyncio.sleep(0)
+                if reply.end == "hang" and not disconnected.is_set():
+                    await _wait_any([disconnected, self.stopping], None)
+            except Exception:  # the transport went away under us
+                disconnected.set()
+            if disconnected.is_set():
+                self.arena._note_disconnect()
+                return
+            if self.stopping.is_set():
+                return
+            if reply.end == "die":
+                await self.abort_client(scope.get("client"))
+                return
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+
+
+async def _wait_any(events: list[asyncio.Event], timeout: float | None) -> None:
+    tasks = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+async def _respond(send: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    if not any(k == b"content-length" for k, _ in raw_headers):
+        raw_headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+__all__ = ["ArenaApp", "AUTH_COOKIE", "RETRY_PATH", "parse_headers"]
