@@ -132,6 +132,7 @@ class ArenaApp:
             body_json=body_json,
             session_id=match.group(1) if match else None,
             message_id=match.group(2) if match else None,
+            http_version=scope.get("http_version", "1.1"),
         )
         record.problems += self._problems(record, valid_json, match is not None)
         self.arena._record(record)

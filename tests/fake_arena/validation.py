@@ -44,6 +44,7 @@ class RecordedRequest:
     session_id: str | None = None
     message_id: str | None = None
     problems: list[str] = field(default_factory=list)
+    http_version: str = "1.1"
 
     @property
     def messages(self) -> list[dict[str, Any]]:
