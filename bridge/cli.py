@@ -1,4 +1,8 @@
-"""`lmarena-bridge`: serve the API; log in, capture ids and list models."""
+"""`lmarena-bridge`: serve the OpenAI API; log in, capture ids, list models, import cookies.
+
+Commands are thin: they read the settings and hand over to one module each.
+Expected failures print one line (`lmarena-bridge: ...`) and exit non-zero.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+
+from browser.errors import BrowserError
 
 from .config import ConfigError, Settings, load_settings
 
@@ -15,15 +20,16 @@ log = logging.getLogger(__name__)
 
 
 class CommandError(Exception):
-    """An expected failure: printed as one line, exit status 1 (or .status)."""
+    """An expected failure: printed as one line, exit status `.status`."""
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)
         self.status = status
 
 
-def _settings(args: argparse.Namespace, *keys: str) -> Settings:
-    cli = {key: getattr(args, key, None) for key in ("config", *keys)}
+def _settings(args: argparse.Namespace) -> Settings:
+    keys = ("config", "host", "port", "arena_url", "profile_dir")
+    cli = {key: getattr(args, key, None) for key in keys}
     if getattr(args, "headed", False):
         cli["headless"] = False
     settings = load_settings(cli)
@@ -32,35 +38,97 @@ def _settings(args: argparse.Namespace, *keys: str) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    """Run the OpenAI-compatible server (headless browser unless --headed).
+    """Run the OpenAI-compatible server (the browser is headless unless --headed).
 
     Example: lmarena-bridge serve --port 5102
     """
     from .server import serve
 
-    settings = _settings(args, "host", "port", "arena_url", "profile_dir")
-    asyncio.run(serve(settings, cli={k: getattr(args, k) for k in ("host", "port", "arena_url", "profile_dir")}))
+    settings = _settings(args)
+    cli = {k: getattr(args, k) for k in ("host", "port", "arena_url", "profile_dir")}
+    asyncio.run(serve(settings, cli=cli))
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="path of config.jsonc (default: ./config.jsonc or $LMARENA_BRIDGE_CONFIG)")
+def cmd_login(args: argparse.Namespace) -> None:
+    """Open a browser window on the profile so you can log in and pass Cloudflare.
+
+    Returns when the arena's auth cookie is present or the window is closed.
+    Example: lmarena-bridge login
+    """
+    from .login import login
+
+    print(asyncio.run(login(_settings(args))))
+
+
+def cmd_capture(args: argparse.Namespace) -> None:
+    """Capture session ids: click Retry on the target model's answer in the arena page.
+
+    Uses the running server's page when one answers at --server, else opens a window.
+    Example: lmarena-bridge capture --mode battle --target B --model claude-3-5-sonnet-20241022
+    """
+    from .capture import capture
+
+    print(asyncio.run(capture(_settings(args), mode=args.mode, target=args.target, model=args.model,
+                              server=args.server, timeout=args.timeout)))
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    """List the models; with --refresh, read them from the arena page first.
+
+    Example: lmarena-bridge models --refresh
+    """
+    from .model_update import models_command
+
+    print(asyncio.run(models_command(_settings(args), refresh=args.refresh, server=args.server)))
+
+
+def cmd_import_cookies(args: argparse.Namespace) -> None:
+    """Import a browser cookie export (JSON or Netscape cookies.txt) into the profile.
+
+    For machines with no display: export cookies on a desktop, import them here.
+    Example: lmarena-bridge import-cookies ~/Downloads/lmarena.ai_cookies.txt
+    """
+    from .cookies import import_cookies
+
+    print(asyncio.run(import_cookies(_settings(args), args.file)))
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "login": cmd_login,
+    "capture": cmd_capture,
+    "models": cmd_models,
+    "import-cookies": cmd_import_cookies,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lmarena-bridge", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands_table: list[tuple[str, Callable[[argparse.Namespace], Any]]] = [("serve", cmd_serve)]
-    for name, func in commands_table:
-        sub = commands.add_parser(name, help=func.__doc__.splitlines()[0], description=func.__doc__,
+    parser = argparse.ArgumentParser(prog="lmarena-bridge", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subs = {}
+    for name, func in COMMANDS.items():
+        doc = func.__doc__ or ""
+        sub = commands.add_parser(name, help=doc.splitlines()[0], description=doc,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.set_defaults(func=func)
-        _common(sub)
-    serve = commands.choices["serve"]
+        sub.add_argument("--config", help="config.jsonc to use (default ./config.jsonc or $LMARENA_BRIDGE_CONFIG)")
+        subs[name] = sub
+    for name in ("serve", "login", "capture", "models", "import-cookies"):
+        subs[name].add_argument("--profile-dir", dest="profile_dir", help="browser profile folder")
+        subs[name].add_argument("--arena-url", dest="arena_url", help="arena site (default https://lmarena.ai)")
+    serve = subs["serve"]
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 5102)")
-    serve.add_argument("--arena-url", dest="arena_url", help="arena site (default https://lmarena.ai)")
-    serve.add_argument("--profile-dir", dest="profile_dir", help="browser profile folder")
     serve.add_argument("--headed", action="store_true", help="show the browser window")
+    capture = subs["capture"]
+    capture.add_argument("--mode", choices=["direct_chat", "battle"], help="mode of the conversation (default: config)")
+    capture.add_argument("--target", choices=["A", "B"], type=str.upper, help="battle side of the target model")
+    capture.add_argument("--model", help="append the ids to this model's pool in model_endpoint_map.json")
+    capture.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the click (default 300)")
+    for name in ("capture", "models"):
+        subs[name].add_argument("--server", help="a running bridge (default: the configured host and port)")
+    subs["models"].add_argument("--refresh", action="store_true", help="read the model list from the arena page")
+    subs["import-cookies"].add_argument("file", help="cookie export: JSON (extensions) or Netscape cookies.txt")
     return parser
 
 
@@ -68,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ConfigError, CommandError) as exc:
+    except (ConfigError, CommandError, BrowserError) as exc:
         print(f"lmarena-bridge: {exc}", file=sys.stderr)
         return getattr(exc, "status", 1)
     except KeyboardInterrupt:
