@@ -1,7 +1,9 @@
 """From an OpenAI chat request to arena stream events, through the arena page.
 
-The seed's request features apply here: tavern mode (system messages merged),
-bypass mode (an extra blank user message), the session chosen per model.
+The seed's request features apply here, in the seed's order: tavern mode
+(system messages merged), the `--bypass` image trick, bypass mode (an extra
+blank user message on side a), then the session chosen per model, or the
+create-evaluation protocol where the model has no session (see sessions.py).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 
 from browser import ArenaMessage, ArenaPage, ArenaRequest, build_retry_request
-from browser.errors import BrowserError
+from browser.arena import build_create_request
+from browser.errors import ArenaFailure, BrowserError, FailureKind
 from browser.stream import Event
 
 from .config import Settings
-from .errors import from_browser
-from .messages import to_arena
+from .errors import ModelNotFound, from_browser
+from .limiter import Limiter
+from .messages import EMPTY_USER_TEXT, to_arena
 from .models import ModelRegistry
 from .schemas import ChatCompletionRequest
 from .sessions import SessionPicker
@@ -24,41 +28,109 @@ from .sessions import SessionPicker
 log = logging.getLogger(__name__)
 
 BYPASS_TEXT = " "
+BYPASS_POSITION = "a"
+BYPASS_FLAG = "--bypass"
+BYPASS_GREETING = "Hi"
+TOKEN_ATTEMPTS = 2  # a refused reCAPTCHA token: one fresh token, one retry
 
 
 def merge_system_messages(messages: Sequence[ArenaMessage]) -> list[ArenaMessage]:
     """Tavern mode: every system message folded into one leading system message."""
-    system = [m.content for m in messages if m.role == "system"]
+    system = [m for m in messages if m.role == "system"]
     rest = [m for m in messages if m.role != "system"]
-    return ([ArenaMessage("system", "\n\n".join(system))] if system else []) + rest
+    if not system:
+        return rest
+    text = "\n\n".join(m.content for m in system)
+    return [ArenaMessage("system", text, tuple(a for m in system for a in m.attachments))] + rest
+
+
+def move_bypassed_images(messages: Sequence[ArenaMessage]) -> list[ArenaMessage]:
+    """The seed's `--bypass` trick for images.
+
+    When the last user message ends with `--bypass` and carries an image, its
+    attachments move to an empty assistant message placed just before it, the
+    flag is removed, and a "Hi" user message opens the chain if it would start
+    with the assistant.
+    """
+    result = list(messages)
+    index = next((i for i in range(len(result) - 1, -1, -1) if result[i].role == "user"), None)
+    if index is None:
+        return result
+    user = result[index]
+    text = user.content.rstrip()
+    has_image = any(str(a.get("contentType", "")).startswith("image/") for a in user.attachments)
+    if not text.endswith(BYPASS_FLAG) or not has_image:
+        return result
+    remaining = text[: -len(BYPASS_FLAG)].strip() or EMPTY_USER_TEXT
+    result[index : index + 1] = [ArenaMessage("assistant", "", user.attachments), ArenaMessage("user", remaining)]
+    if result[0].role == "assistant":
+        result.insert(0, ArenaMessage("user", BYPASS_GREETING))
+    return result
+
+
+def prepare_messages(messages: list[ArenaMessage], settings: Settings, *, image: bool) -> list[ArenaMessage]:
+    """The seed's transformations, in its order."""
+    if settings.tavern_mode_enabled:
+        messages = merge_system_messages(messages)
+    messages = move_bypassed_images(messages)
+    if settings.bypass_enabled and not image:
+        messages.append(ArenaMessage("user", BYPASS_TEXT, position=BYPASS_POSITION))
+    return messages
 
 
 class ChatService:
-    def __init__(self, page: ArenaPage, models: ModelRegistry, sessions: SessionPicker) -> None:
+    def __init__(
+        self, page: ArenaPage, models: ModelRegistry, sessions: SessionPicker, limiter: Limiter | None = None
+    ) -> None:
         self.page = page
         self.models = models
         self.sessions = sessions
+        self.limiter = limiter or Limiter(max_active=1_000_000, max_waiting=0)
 
     def build(self, body: ChatCompletionRequest, settings: Settings) -> ArenaRequest:
+        """The arena request: the retry protocol where the model has session ids, else create-evaluation."""
         messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
-        if settings.tavern_mode_enabled:
-            messages = merge_system_messages(messages)
         model = self.models.get(body.model)
         image = bool(model and model.image)
+        messages = prepare_messages(messages, settings, image=image)
+        session = self.sessions.route(settings, body.model)
+        if session is None:
+            if model is None or model.id is None:
+                raise ModelNotFound(
+                    f"model {body.model!r} has no arena id in models.json, which the create-evaluation protocol "
+                    f"needs: run `lmarena-bridge models --refresh`, or capture session ids for it "
+                    f"(`lmarena-bridge capture --model {body.model}`) to use the retry protocol",
+                    param="model",
+                )
+            return build_create_request(messages, model.id, image=image)
         if model is None or model.id is None:
             log.warning("model %r has no arena id in models.json; the captured session decides the model", body.model)
-        if settings.bypass_enabled and not image:
-            messages.append(ArenaMessage("user", BYPASS_TEXT))
-        session = self.sessions.pick(settings, body.model)
         return build_retry_request(messages, session, model.id if model else None, image=image)
 
     async def events(self, body: ChatCompletionRequest, settings: Settings) -> AsyncIterator[Event]:
-        """The answer's events; BrowserErrors come out as BridgeErrors."""
+        """The answer's events; BrowserErrors come out as BridgeErrors.
+
+        A reCAPTCHA token the arena refuses before the answer starts gets one retry
+        with a freshly built request (new ids; page.js mints a new token).
+        """
         request = self.build(body, settings)
-        stream = self.page.stream(request, timeout=settings.stream_response_timeout_seconds)
-        async with aclosing(stream):
-            try:
-                async for event in stream:
-                    yield event
-            except BrowserError as exc:
-                raise from_browser(exc) from exc
+        async with self.limiter.slot():
+            for attempt in range(1, TOKEN_ATTEMPTS + 1):
+                started = False
+                stream = self.page.stream(request, timeout=settings.stream_response_timeout_seconds)
+                async with aclosing(stream):
+                    try:
+                        async for event in stream:
+                            started = True
+                            yield event
+                        return
+                    except BrowserError as exc:
+                        if attempt < TOKEN_ATTEMPTS and not started and _token_refused(exc, request):
+                            log.info("the arena refused the reCAPTCHA token (%s); retrying with a fresh one", exc)
+                            request = self.build(body, settings)
+                            continue
+                        raise from_browser(exc) from exc
+
+
+def _token_refused(exc: BrowserError, request: ArenaRequest) -> bool:
+    return request.recaptcha is not None and isinstance(exc, ArenaFailure) and exc.kind is FailureKind.RECAPTCHA

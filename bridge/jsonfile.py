@@ -1,11 +1,12 @@
-"""A JSON file re-read only when it changes on disk."""
+"""A JSON file (comments allowed) re-read only when it changes on disk."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
+
+import json5
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ class JsonFile:
     def __init__(self, path: Path, default: Any) -> None:
         self.path = path
         self.default = default
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._data: Any = default
 
     def read(self) -> Any:
@@ -25,10 +26,10 @@ class JsonFile:
         except FileNotFoundError:
             self._stamp, self._data = None, self.default
             return self._data
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if stamp != self._stamp:
             try:
-                self._data = json.loads(self.path.read_text("utf-8-sig"))
+                self._data = json5.loads(self.path.read_text("utf-8-sig"))
             except (OSError, ValueError) as exc:
                 log.warning("%s is not valid JSON (%s); keeping the last good copy", self.path, exc)
             self._stamp = stamp

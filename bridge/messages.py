@@ -1,8 +1,11 @@
 """OpenAI chat messages -> the arena's messages (text plus attachments).
 
 Roles: `developer` is treated as `system`; `tool`/`function` results are sent
-as user text. Content parts: `text`, `image_url`, `input_audio`, `file`; each
-non-text part becomes one `experimental_attachments` entry.
+as user text. Content parts: `text` (and an assistant's `refusal`) are joined
+with blank lines, as the seed did; `image_url` (a data: URL of any file type, or
+an http(s) URL), `input_audio` (base64 + format) and `file` (`file_data` +
+`filename`) each become one `experimental_attachments` entry
+`{name, contentType, url}`. A user message left without text is sent as " ".
 """
 
 from __future__ import annotations
@@ -22,20 +25,33 @@ from .schemas import ChatMessage
 ROLE_MAP = {"developer": "system", "tool": "user", "function": "user"}
 DATA_URL_RE = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,(.*)$", re.DOTALL)
 AUDIO_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "ogg": "audio/ogg", "flac": "audio/flac", "m4a": "audio/mp4"}
+WELL_KNOWN_KINDS = ("image/", "audio/", "video/", "text/")
+NAME_PREFIXES = {"image": "image", "audio": "audio", "video": "video"}
+IMAGE_DETAILS = ("auto", "low", "high")
+TEXT_JOINER = "\n\n"
 EMPTY_USER_TEXT = " "
 
 
 def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> list[ArenaMessage]:
-    """Convert the whole conversation; raises InvalidRequest naming the bad part."""
+    """Convert the whole conversation; raises InvalidRequest naming the bad part.
+
+    The limit counts the attachments as sent (their base64), as the arena does.
+    """
     converted = [_convert(i, m) for i, m in enumerate(messages)]
-    total = sum(_decoded_size(a["url"]) for m in converted for a in m.attachments)
+    total = sum(encoded_size(a["url"]) for m in converted for a in m.attachments)
     if total > max_attachment_bytes:
         raise RequestTooLarge(
-            f"attachments add up to {total} bytes, over the limit of {max_attachment_bytes}; "
-            "send smaller or fewer files",
+            f"the attachments add up to {total} bytes of base64, over the limit of {max_attachment_bytes} "
+            "(max_attachment_bytes; the arena refuses about 5 MB): send smaller or fewer files",
             code="attachment_too_large",
+            param="messages",
         )
     return converted
+
+
+def encoded_size(url: str) -> int:
+    """The bytes a data: URL's payload takes upstream; 0 for links."""
+    return len(url.partition(",")[2]) if url.startswith("data:") else 0
 
 
 def _convert(index: int, message: ChatMessage) -> ArenaMessage:
@@ -49,11 +65,11 @@ def _convert(index: int, message: ChatMessage) -> ArenaMessage:
         for part_index, part in enumerate(content):
             where = f"messages[{index}].content[{part_index}]"
             kind = part.get("type")
-            if kind == "text":
-                texts.append(_string(part.get("text"), where + ".text"))
+            if kind in ("text", "refusal"):
+                texts.append(_string(part.get(kind), f"{where}.{kind}"))
             else:
-                attachments.append(_attachment(kind, part, where, len(attachments)))
-    text = "\n".join(texts)
+                attachments.append(_attachment(kind, part, where, len(attachments) + 1))
+    text = TEXT_JOINER.join(texts)
     if role == "user" and not text.strip():
         text = EMPTY_USER_TEXT
     return ArenaMessage(role, text, tuple(attachments))
@@ -67,50 +83,74 @@ def _string(value: Any, where: str) -> str:
 
 def _attachment(kind: Any, part: dict[str, Any], where: str, number: int) -> dict[str, str]:
     if kind == "image_url":
-        image = part.get("image_url")
-        url = _string(image.get("url") if isinstance(image, dict) else image, where + ".image_url.url")
-        return _from_url(url, where, f"image_{number + 1}")
+        return _image(part, where, number)
     if kind == "input_audio":
-        audio = part.get("input_audio") if isinstance(part.get("input_audio"), dict) else {}
-        data = _string(audio.get("data"), where + ".input_audio.data")
-        fmt = _string(audio.get("format", "wav"), where + ".input_audio.format").lower()
-        mime = AUDIO_TYPES.get(fmt) or mimetypes.types_map.get(f".{fmt}")
-        if mime is None:
-            raise _invalid(where, f"unknown audio format {fmt!r}")
-        _check_base64(data, where)
-        return {"name": f"audio_{number + 1}.{fmt}", "contentType": mime, "url": f"data:{mime};base64,{data}"}
+        return _audio(part, where, number)
     if kind == "file":
-        file = part.get("file") if isinstance(part.get("file"), dict) else {}
-        url = _string(file.get("file_data"), where + ".file.file_data")
-        name = file.get("filename") if isinstance(file.get("filename"), str) else f"file_{number + 1}"
-        if not url.startswith("data:"):
-            mime = mimetypes.guess_type(name)[0]
-            if mime is None:
-                raise _invalid(where, f"cannot tell the type of {name!r}; send file_data as a data: URL")
-            _check_base64(url, where)
-            url = f"data:{mime};base64,{url}"
-        return _from_url(url, where, name)
+        return _file(part, where, number)
     raise _invalid(where, f"unsupported content part type {kind!r} (use text, image_url, input_audio or file)")
 
 
-def _from_url(url: str, where: str, name: str) -> dict[str, str]:
+def _image(part: dict[str, Any], where: str, number: int) -> dict[str, str]:
+    image = part.get("image_url")
+    url = _string(image.get("url") if isinstance(image, dict) else image, where + ".image_url.url")
+    detail = image.get("detail") if isinstance(image, dict) else None
+    # The seed's clients sent the original file name in `detail`.
+    name = detail if isinstance(detail, str) and detail.strip() and detail not in IMAGE_DETAILS else None
+    return _from_url(url, where, name, number)
+
+
+def _audio(part: dict[str, Any], where: str, number: int) -> dict[str, str]:
+    audio = part.get("input_audio")
+    audio = audio if isinstance(audio, dict) else {}
+    data = _string(audio.get("data"), where + ".input_audio.data")
+    fmt = _string(audio.get("format", "wav"), where + ".input_audio.format").lower()
+    mime = AUDIO_TYPES.get(fmt) or mimetypes.types_map.get(f".{fmt}")
+    if mime is None or not mime.startswith("audio/"):
+        raise _invalid(where, f"unknown audio format {fmt!r} (use one of {', '.join(AUDIO_TYPES)})")
+    _check_base64(data, where)
+    return {"name": f"audio_{number}.{fmt}", "contentType": mime, "url": f"data:{mime};base64,{data}"}
+
+
+def _file(part: dict[str, Any], where: str, number: int) -> dict[str, str]:
+    file = part.get("file")
+    file = file if isinstance(file, dict) else {}
+    if "file_data" not in file and "file_id" in file:
+        raise _invalid(where, "uploaded file ids are not supported; send the file inline as file.file_data")
+    data = _string(file.get("file_data"), where + ".file.file_data")
+    filename = file.get("filename")
+    name = filename if isinstance(filename, str) and filename.strip() else None
+    if not data.startswith("data:"):
+        mime = mimetypes.guess_type(name or "")[0]
+        if mime is None:
+            raise _invalid(where, f"cannot tell the type of {name or 'the file'!r}; send file_data as a data: URL")
+        _check_base64(data, where)
+        data = f"data:{mime};base64,{data}"
+    return _from_url(data, where, name, number)
+
+
+def _from_url(url: str, where: str, name: str | None, number: int) -> dict[str, str]:
     if url.startswith("data:"):
         match = DATA_URL_RE.match(url)
         if match is None or not match.group(1):
             raise _invalid(where, "not a data URL with a MIME type (data:<type>;base64,...)")
         mime = match.group(1).lower()
-        if mimetypes.guess_extension(mime) is None and not mime.startswith(("image/", "audio/", "video/", "text/")):
+        if mimetypes.guess_extension(mime) is None and not mime.startswith(WELL_KNOWN_KINDS):
             raise _invalid(where, f"unknown MIME type {mime!r}")
         if not match.group(3):
-            raise _invalid(where, "the data URL must be base64 encoded")
+            raise _invalid(where, "the data URL must be base64 encoded (data:<type>;base64,...)")
         _check_base64(match.group(4), where)
-        if "." not in name:
-            name += mimetypes.guess_extension(mime) or ""
-        return {"name": name, "contentType": mime, "url": url}
+        return {"name": name or _default_name(mime, number), "contentType": mime, "url": url}
     if url.startswith(("http://", "https://")):
-        mime = mimetypes.guess_type(url.split("?", 1)[0])[0] or "image/png"
-        return {"name": url.rsplit("/", 1)[-1].split("?", 1)[0] or name, "contentType": mime, "url": url}
+        path_name = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+        mime = mimetypes.guess_type(path_name)[0] or "image/png"
+        return {"name": name or path_name or _default_name(mime, number), "contentType": mime, "url": url}
     raise _invalid(where, "the URL must be a data: URL or an http(s) URL")
+
+
+def _default_name(mime: str, number: int) -> str:
+    prefix = NAME_PREFIXES.get(mime.split("/", 1)[0], "file")
+    return f"{prefix}_{number}{mimetypes.guess_extension(mime) or ''}"
 
 
 def _check_base64(data: str, where: str) -> None:
@@ -118,13 +158,6 @@ def _check_base64(data: str, where: str) -> None:
         base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise _invalid(where, "invalid base64 data") from exc
-
-
-def _decoded_size(url: str) -> int:
-    if not url.startswith("data:"):
-        return 0
-    payload = url.partition(",")[2]
-    return len(payload) * 3 // 4
 
 
 def _invalid(where: str, why: str) -> InvalidRequest:
