@@ -1,0 +1,203 @@
+"""Benchmark: the same streaming workload through the bridge and straight to the fake arena.
+
+Prints, for each path and concurrency: time to first token (p50/p95), the delay between
+chunks, aggregate chunk throughput and errors; then the memory of the server plus its
+Chromium, idle and at peak. Loopback only; every loop is bounded.
+
+    scripts/bench                      # full run (about a minute per browser)
+    scripts/bench --browser /usr/bin/chromium-headless-shell --concurrency 1 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.bridge_process import MESSAGE_ID, SESSION_ID, BridgeProcess  # noqa: E402
+from tests.conftest import models_json  # noqa: E402
+from tests.fake_arena import FakeArena, Reply  # noqa: E402
+
+MODEL = "gpt-4o-2024-08-06"
+ANSWER = "abcdefghijklmnopqrst"  # one chunk per character
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Result:
+    def __init__(self) -> None:
+        self.ttft: list[float] = []
+        self.gaps: list[float] = []
+        self.chunks = 0
+        self.errors = 0
+
+    def line(self, label: str, concurrency: int, elapsed: float) -> str:
+        return (
+            f"{label:7} c={concurrency:<3} ttft p50 {percentile(self.ttft, .5) * 1000:7.1f} ms"
+            f"  p95 {percentile(self.ttft, .95) * 1000:7.1f} ms"
+            f"  chunk gap p50 {percentile(self.gaps, .5) * 1000:6.1f} ms"
+            f"  throughput {self.chunks / elapsed:8.1f} chunks/s  errors {self.errors}"
+        )
+
+
+def retry_body() -> str:
+    now = "2026-01-01T00:00:00.000Z"
+    import uuid
+
+    message = {
+        "role": "user", "content": "bench", "id": str(uuid.uuid4()), "evaluationId": None,
+        "evaluationSessionId": SESSION_ID, "parentMessageIds": [], "experimental_attachments": [],
+        "failureReason": None, "metadata": None, "participantPosition": "a",
+        "createdAt": now, "updatedAt": now, "status": "pending",
+    }
+    return json.dumps({"messages": [message], "modelId": None})
+
+
+async def direct_stream(client: httpx.AsyncClient, arena: FakeArena, result: Result) -> None:
+    start = time.perf_counter()
+    last = None
+    try:
+        async with client.stream(
+            "PUT", arena.url + arena.retry_path(SESSION_ID, MESSAGE_ID), content=retry_body(),
+            headers={"content-type": "text/plain;charset=UTF-8"},
+        ) as response:
+            async for line in response.aiter_lines():
+                if not line.startswith("a0:"):
+                    continue
+                now = time.perf_counter()
+                if last is None:
+                    result.ttft.append(now - start)
+                else:
+                    result.gaps.append(now - last)
+                last = now
+                result.chunks += 1
+    except httpx.HTTPError:
+        result.errors += 1
+
+
+async def bridge_stream(client: openai.AsyncOpenAI, result: Result) -> None:
+    start = time.perf_counter()
+    last = None
+    try:
+        stream = await client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "bench"}], stream=True
+        )
+        async for chunk in stream:
+            if not (chunk.choices and chunk.choices[0].delta.content):
+                continue
+            now = time.perf_counter()
+            if last is None:
+                result.ttft.append(now - start)
+            else:
+                result.gaps.append(now - last)
+            last = now
+            result.chunks += 1
+    except openai.OpenAIError:
+        result.errors += 1
+
+
+async def run_rounds(label: str, arena: FakeArena, concurrency: int, rounds: int, make_one) -> str:
+    result = Result()
+    elapsed = 0.0
+    for _ in range(rounds):
+        for _ in range(concurrency):
+            arena.enqueue(Reply.trickle(ANSWER, delay=arena_delay))
+        started = time.perf_counter()
+        await asyncio.gather(*(make_one(result) for _ in range(concurrency)))
+        elapsed += time.perf_counter() - started
+    return result.line(label, concurrency, elapsed)
+
+
+class MemoryWatch:
+    """Samples the PSS (or RSS) of a process and all its children."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def now(self) -> float:
+        total = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                info = proc.memory_full_info()
+                total += getattr(info, "pss", info.rss)
+            except psutil.Error:
+                continue
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, self.now())
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+arena_delay = 0.02
+
+
+async def bench(arena: FakeArena, bridge: BridgeProcess, levels: list[int], rounds: int) -> list[str]:
+    lines = []
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(http2=True, verify=False, timeout=60, limits=limits,
+                                 cookies={"arena-auth-prod-v1": arena.auth_cookie_value}) as direct, \
+            openai.AsyncOpenAI(base_url=f"{bridge.url}/v1", api_key="x", max_retries=0, timeout=60,
+                               http_client=openai.DefaultAsyncHttpxClient(limits=limits)) as client:
+        await run_rounds("warm-up", arena, 4, 1, lambda r: bridge_stream(client, r))
+        for level in levels:
+            lines.append(await run_rounds("direct", arena, level, rounds, lambda r: direct_stream(direct, arena, r)))
+            lines.append(await run_rounds("bridge", arena, level, rounds, lambda r: bridge_stream(client, r)))
+            print(lines[-2], lines[-1], sep="\n", flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--browser", default=None, help="Chromium executable (default: the bridge's choice)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with FakeArena(http2=True) as arena, tempfile.TemporaryDirectory() as folder:
+        config = {"max_concurrent_requests": 128, "log_level": "WARNING"}
+        if args.browser:
+            config["browser_executable"] = args.browser
+        bridge = BridgeProcess(Path(folder), arena.url, models=models_json(arena.models), **config).start()
+        try:
+            time.sleep(3)
+            with MemoryWatch(bridge.process.pid) as memory:
+                idle = memory.now()
+                print(f"browser: {args.browser or 'default'}; answer: {len(ANSWER)} chunks, "
+                      f"{arena_delay * 1000:.0f} ms apart; {args.rounds} rounds per level", flush=True)
+                asyncio.run(bench(arena, bridge, args.concurrency, args.rounds))
+            print(f"memory (server + Chromium, PSS): idle {idle:.0f} MB, peak {memory.peak:.0f} MB")
+        finally:
+            bridge.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Serve the fake arena by hand, to try the bridge without an account or a network.
+
+    python -m tests.fake_arena            # prints its URL; Ctrl-C stops it
+    python -m tests.fake_arena --http2    # HTTPS + HTTP/2 with a self-signed certificate
+
+Then, in another terminal:
+
+    lmarena-bridge serve --arena-url <the URL it printed>
+
+The fake logs the browser in by itself, lists a few models, and echoes the last user
+message ("echo: ...").
+"""
+
+import argparse
+import json
+import threading
+
+from .server import FakeArena
+
+parser = argparse.ArgumentParser(prog="python -m tests.fake_arena", description=__doc__.splitlines()[0])
+parser.add_argument("--http2", action="store_true", help="serve HTTPS with HTTP/2 (set ignore_https_errors)")
+args = parser.parse_args()
+
+with FakeArena(http2=args.http2) as arena:
+    print(f"fake arena at {arena.url}", flush=True)
+    print("models.json for it:", json.dumps({m["publicName"]: m["id"] for m in arena.models}), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
