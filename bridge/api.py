@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from browser.driver import READY
 
 from .chat import ChatService
-from .errors import AuthenticationFailed
+from .errors import ClientGone
 from .openai_format import Completion
 from .responses import collect, stream_chunks
 from .schemas import ChatCompletionRequest
 
+T = TypeVar("T")
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def require_api_key(request: Request) -> None:
-    """Every /v1 call needs `Authorization: Bearer <api_key>` when a key is set."""
-    expected = request.app.state.config.current().api_key
-    if not expected:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise AuthenticationFailed(
-            "missing or wrong API key: send `Authorization: Bearer <api_key>` with the key from config.jsonc"
-        )
-
-
-v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+v1 = APIRouter(prefix="/v1")
 public = APIRouter()
 
 
@@ -54,7 +44,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     settings = request.app.state.config.current()
     events = chat.events(body, settings)
     try:
-        first = await anext(events, None)
+        first = await unless_disconnected(request, anext(events, None))
     except BaseException:
         await events.aclose()
         raise
@@ -64,12 +54,34 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
             stream_chunks(completion, first, events), media_type="text/event-stream", headers=STREAM_HEADERS
         )
     prompt = "".join(m.content if isinstance(m.content, str) else "" for m in body.messages)
-    return JSONResponse(await collect(completion, first, events, prompt))
+    return JSONResponse(await unless_disconnected(request, collect(completion, first, events, prompt)))
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Run `work`, cancelling it if the client goes away first (which aborts the arena fetch)."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+    if task.cancelled():
+        raise ClientGone("the client disconnected")
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @public.get("/health", response_model=None)
 async def health(request: Request) -> JSONResponse:
     page = request.app.state.page
+    limiter = request.app.state.chat.limiter
     state = page.state
     if state == READY:
         state = await page.assess()
@@ -79,5 +91,7 @@ async def health(request: Request) -> JSONResponse:
         "detail": page.detail,
         "arena_url": page.url,
         "models": len(request.app.state.models.all()),
+        "protocol": request.app.state.config.current().protocol,
+        "requests": {"active": limiter.active, "waiting": limiter.waiting},
     }
     return JSONResponse(body, status_code=200 if state == READY else 503)

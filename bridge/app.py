@@ -19,9 +19,16 @@ from browser.errors import BrowserError
 from .api import public, v1
 from .chat import ChatService
 from .config import ConfigStore, Settings
-from .errors import BridgeError, InvalidRequest, RequestTooLarge
+from .errors import BridgeError, InvalidRequest
+from .guards import ApiKeyGuard, BodySizeLimit
+from .images import ImageService
+from .images import router as images_router
+from .internal import internal
+from .limiter import Limiter
+from .model_update import ModelUpdater
 from .models import ModelRegistry
-from .sessions import SessionPicker
+from .sessions import SessionPicker, describe_protocol
+from .update_check import start_update_check
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +48,23 @@ def create_app(
     settings: Settings, *, cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
 ) -> FastAPI:
     """Build the app; the browser starts in the background when the app starts."""
-    page = ArenaPage(settings.arena_url, launch_options(settings))
+    idle = settings.idle_restart_timeout_seconds
+    idle = idle if settings.enable_idle_restart and idle > 0 else None
+    page = ArenaPage(settings.arena_url, launch_options(settings), idle_reload_after=idle)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         starting = asyncio.create_task(_start_browser(page), name="browser-start")
+        log.info("arena protocol: %s", describe_protocol(settings.protocol))
+        update_check = start_update_check(settings)
+        app.state.model_updater.start(settings)
         try:
             yield
         finally:
             starting.cancel()
+            app.state.model_updater.stop()
+            if update_check is not None:
+                update_check.cancel()
             await page.close()
 
     app = FastAPI(title="lmarena-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -57,11 +72,17 @@ def create_app(
     app.state.page = page
     app.state.models = ModelRegistry(settings.models_path, settings.available_models_path)
     app.state.sessions = SessionPicker(settings.endpoint_map_path)
-    app.state.chat = ChatService(page, app.state.models, app.state.sessions)
+    limiter = Limiter(settings.max_concurrent_requests, settings.max_queued_requests)
+    app.state.chat = ChatService(page, app.state.models, app.state.sessions, limiter)
+    app.state.images = ImageService(app.state.chat, page, app.state.models)
+    app.state.model_updater = ModelUpdater(page)
     app.include_router(v1)
+    app.include_router(images_router)
     app.include_router(public)
+    app.include_router(internal)
     _install_error_handlers(app)
-    app.middleware("http")(_limit_body_size)
+    app.add_middleware(BodySizeLimit, limit=lambda: app.state.config.current().max_request_bytes)
+    app.add_middleware(ApiKeyGuard, api_key=lambda: app.state.config.current().api_key)
     return app
 
 
@@ -71,15 +92,6 @@ async def _start_browser(page: ArenaPage) -> None:
     except BrowserError as exc:
         page.state, page.detail = "browser_crashed", str(exc)
         log.error("the browser did not start: %s", exc)
-
-
-async def _limit_body_size(request: Request, call_next: Any) -> Any:
-    limit = request.app.state.config.current().max_request_bytes
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        error = RequestTooLarge(f"the request body is {length} bytes, over the limit of {limit} (max_request_bytes)")
-        return _render(error)
-    return await call_next(request)
 
 
 def _render(error: BridgeError) -> JSONResponse:

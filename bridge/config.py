@@ -53,6 +53,7 @@ class Settings(BaseModel):
     enable_idle_restart: bool = False
     idle_restart_timeout_seconds: float = 3600.0
     enable_auto_update: bool = False
+    update_check_url: str = "https://api.github.com/repos/lmarena-bridge/lmarena-bridge/releases/latest"
     api_key: str = ""
     host: str = "127.0.0.1"
     port: int = Field(5102, ge=1, le=65535)
@@ -65,6 +66,7 @@ class Settings(BaseModel):
     proxy: str = ""
     auto_update_models: bool = True
     max_concurrent_requests: int = Field(32, ge=1)
+    max_queued_requests: int = Field(64, ge=0)
     protocol: Literal["auto", "retry", "create"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)
@@ -106,8 +108,8 @@ class Settings(BaseModel):
 
     @property
     def base_url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}/v1"
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/v1"
 
 
 def read_jsonc(path: Path) -> dict[str, Any]:
@@ -165,6 +167,13 @@ _EXPECTED = {
 class ConfigStore:
     """The settings in force; re-read when config.jsonc changes, keeping the last good ones."""
 
+    # Read once at start-up: an edit of these is kept but only acts after a restart.
+    RESTART_KEYS = (
+        "host", "port", "arena_url", "profile_dir", "headless", "browser_executable", "browser_args",
+        "ignore_https_errors", "proxy", "max_concurrent_requests", "max_queued_requests", "log_level",
+        "enable_idle_restart", "idle_restart_timeout_seconds",
+    )
+
     def __init__(self, settings: Settings, cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> None:
         self._settings = settings
         self._cli = dict(cli or {})
@@ -172,20 +181,34 @@ class ConfigStore:
         self._env = dict(os.environ if env is None else env)
         self._stamp = self._read_stamp()
 
-    def _read_stamp(self) -> tuple[int, int] | None:
+    def _read_stamp(self) -> tuple[int, int, int] | None:
         try:
             stat = self._settings.config_path.stat()
         except OSError:
             return None
-        return (stat.st_mtime_ns, stat.st_size)
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def current(self) -> Settings:
+        """The settings, re-read first if the file changed since the last look."""
         stamp = self._read_stamp()
         if stamp != self._stamp:
             self._stamp = stamp
-            try:
-                self._settings = load_settings(self._cli, self._env)
-                log.info("reloaded %s", self._settings.config_path)
-            except ConfigError as exc:
-                log.warning("ignoring the edit, keeping the last good settings: %s", exc)
+            self._reload(stamp is None)
         return self._settings
+
+    def _reload(self, missing: bool) -> None:
+        path = self._settings.config_path
+        if missing:
+            log.warning("%s is gone; keeping the last good settings until it is back", path)
+            return
+        try:
+            settings = load_settings(self._cli, self._env)
+        except ConfigError as exc:
+            log.warning("ignoring the edit, keeping the last good settings: %s", exc)
+            return
+        changed = [k for k in self.RESTART_KEYS if getattr(settings, k, None) != getattr(self._settings, k, None)]
+        if changed:
+            log.warning("reloaded %s; %s take effect after a restart", path, ", ".join(changed))
+        else:
+            log.info("reloaded %s", path)
+        self._settings = settings

@@ -7,11 +7,14 @@
     │   ├── RequestTooLarge      413 invalid_request_error request_too_large, attachment_too_large
     │   └── ContentFlagged       422 invalid_request_error content_flagged
     ├── AuthenticationFailed     401 authentication_error  invalid_api_key, arena_unauthorized
+    ├── NotLoopback              403 permission_error      loopback_only (/internal/* from elsewhere)
+    ├── CaptureTimeout           408 timeout_error         capture_timeout
     ├── RateLimited              429 rate_limit_error      arena_rate_limited, queue_full
     ├── UpstreamError            502 upstream_error        arena_error
     ├── ServiceUnavailable       503 service_unavailable   browser_starting, cloudflare_challenge,
     │                                                      browser_crashed, logged_out
-    └── ArenaTimeout             504 timeout_error         arena_timeout
+    ├── ArenaTimeout             504 timeout_error         arena_timeout
+    └── ClientGone               499 client_closed         client_closed_request (nobody reads it)
 
 `from_browser()` is the one place where browser-side failures become these.
 """
@@ -78,6 +81,14 @@ class AuthenticationFailed(BridgeError):
     status, type, code = 401, "authentication_error", "invalid_api_key"
 
 
+class NotLoopback(BridgeError):
+    status, type, code = 403, "permission_error", "loopback_only"
+
+
+class CaptureTimeout(BridgeError):
+    status, type, code = 408, "timeout_error", "capture_timeout"
+
+
 class RateLimited(BridgeError):
     status, type, code = 429, "rate_limit_error", "arena_rate_limited"
 
@@ -92,6 +103,10 @@ class ServiceUnavailable(BridgeError):
 
 class ArenaTimeout(BridgeError):
     status, type, code = 504, "timeout_error", "arena_timeout"
+
+
+class ClientGone(BridgeError):
+    status, type, code = 499, "client_closed", "client_closed_request"
 
 
 RETRY_SOON = 5.0
@@ -113,7 +128,10 @@ _FAILURES: dict[FailureKind, tuple[type[BridgeError], str | None, str]] = {
     FailureKind.RECAPTCHA: (
         UpstreamError,
         "recaptcha_failed",
-        "the arena rejected the reCAPTCHA token ({}); retry, or reload the arena page with `--headed`",
+        "the arena's reCAPTCHA check failed even with a fresh token ({}): reCAPTCHA does not trust the "
+        "bridge's browser right now. Open the arena with `lmarena-bridge login` (or `lmarena-bridge serve "
+        "--headed`), send one message there by hand, then retry; or capture session ids with "
+        "`lmarena-bridge capture` and set protocol to \"retry\" in config.jsonc",
     ),
     FailureKind.MODEL_NOT_FOUND: (
         ModelNotFound,

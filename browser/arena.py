@@ -8,12 +8,15 @@ file (and in `stream.py` for the line grammar it imports from here).
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ArenaFailure, FailureKind
 
@@ -22,12 +25,33 @@ DEFAULT_ARENA_URL = "https://lmarena.ai"
 AUTH_COOKIE = "arena-auth-prod-v1"
 AUTH_COOKIE_PARTS = ("arena-auth-prod-v1.0", "arena-auth-prod-v1.1")
 CLOUDFLARE_COOKIES = ("cf_clearance", "__cf_bm", "_cfuvid")
+# Sites whose cookies are the arena's, beside the host of the configured arena_url.
+ARENA_COOKIE_SITES = ("lmarena.ai", "arena.ai")
 
 RETRY_PATH = "/nextjs-api/stream/retry-evaluation-session-message/{session_id}/messages/{message_id}"
 RETRY_URL_RE = re.compile(
     r"/nextjs-api/stream/retry-evaluation-session-message/([a-f0-9-]+)/messages/([a-f0-9-]+)"
 )
 REQUEST_HEADERS = {"Content-Type": "text/plain;charset=UTF-8", "Accept": "*/*"}
+
+# Create-evaluation protocol (protocol.md section 2): no captured ids, a reCAPTCHA token instead.
+CREATE_PATH = "/nextjs-api/stream/create-evaluation"
+POST_TO_EVALUATION_PATH = "/nextjs-api/stream/post-to-evaluation/{evaluation_id}"
+CREATE_MODE = "direct"
+MODALITY_CHAT, MODALITY_IMAGE = "chat", "image"
+RECAPTCHA_ACTION = "chat_submit"
+RECAPTCHA_BODY_KEY = "recaptchaV3Token"
+# The page loads reCAPTCHA Enterprise as `<script src=".../recaptcha/enterprise.js?render=<site key>">`
+# and its widget frame as `.../recaptcha/enterprise/anchor?...&k=<site key>`: the key is read
+# from those URLs (script/iframe src, else the page's inline scripts) at run time, never stored.
+# Used as a JavaScript RegExp by page.js too: keep it to syntax both languages share.
+RECAPTCHA_SITE_KEY_RE = re.compile(
+    r"recaptcha/enterprise(?:\.js\?(?:[^\"'\s<>]*&)?render=|/anchor\?(?:[^\"'\s<>]*&)?k=)([\w-]{20,})"
+)
+RECAPTCHA_TIMEOUT_MS = 15_000
+# Transcript of a folded conversation (the create protocol has no history array).
+TRANSCRIPT_LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
+TRANSCRIPT_SEPARATOR = "\n\n"
 
 CHALLENGE_TITLES = ("Just a moment",)
 CHALLENGE_MARKERS = ("<title>Just a moment...</title>", "Enable JavaScript and cookies to continue")
@@ -54,6 +78,7 @@ class ArenaMessage:
     role: str  # "user" | "assistant" | "system"
     content: str
     attachments: tuple[Mapping[str, str], ...] = ()
+    position: str | None = None  # "a" | "b" to force a side; None follows the mode's rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +99,32 @@ class ArenaRequest:
     path: str
     body: str
     headers: Mapping[str, str] = field(default_factory=lambda: dict(REQUEST_HEADERS))
+    # When set, page.js mints a reCAPTCHA token just before the fetch and puts it in the body.
+    recaptcha: RecaptchaSpec | None = None
 
     def to_page(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "headers": dict(self.headers), "body": self.body}
+        page = {"method": self.method, "path": self.path, "headers": dict(self.headers), "body": self.body}
+        if self.recaptcha is not None:
+            page["recaptcha"] = self.recaptcha.to_page()
+        return page
+
+
+@dataclass(frozen=True, slots=True)
+class RecaptchaSpec:
+    """How page.js mints the token: the action, where the site key is found, the body key to fill."""
+
+    action: str = RECAPTCHA_ACTION
+    site_key_pattern: str = RECAPTCHA_SITE_KEY_RE.pattern
+    body_key: str = RECAPTCHA_BODY_KEY
+    timeout_ms: int = RECAPTCHA_TIMEOUT_MS
+
+    def to_page(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "siteKeyPattern": self.site_key_pattern,
+            "bodyKey": self.body_key,
+            "timeoutMs": self.timeout_ms,
+        }
 
 
 def participant_position(role: str, mode: str, battle_target: str) -> str:
@@ -111,9 +159,8 @@ def build_retry_request(
                 "experimental_attachments": [dict(a) for a in message.attachments],
                 "failureReason": None,
                 "metadata": None,
-                "participantPosition": participant_position(
-                    message.role, session.mode, session.battle_target
-                ),
+                "participantPosition": message.position
+                or participant_position(message.role, session.mode, session.battle_target),
                 "createdAt": now,
                 "updatedAt": now,
                 "status": "pending" if last and not image else "success",
@@ -123,6 +170,67 @@ def build_retry_request(
     path = RETRY_PATH.format(session_id=session.session_id, message_id=session.message_id)
     body = json.dumps({"messages": chain, "modelId": model_id}, ensure_ascii=False)
     return ArenaRequest("PUT", path, body)
+
+
+def uuid7(unix_ms: int | None = None) -> uuid.UUID:
+    """A version-7 uuid (RFC 9562): 48-bit Unix time in ms, version 7, 74 random bits, variant 10."""
+    ms = time.time_ns() // 1_000_000 if unix_ms is None else unix_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    rand_a, rand_b = rand >> 68, rand & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return uuid.UUID(int=value)
+
+
+def uuid7s(count: int) -> list[str]:
+    """`count` uuid7 strings of one instant, in increasing order (as made one after another)."""
+    ms = time.time_ns() // 1_000_000
+    return [str(u) for u in sorted(uuid7(ms) for _ in range(count))]
+
+
+def fold_transcript(messages: Sequence[ArenaMessage]) -> tuple[str, list[dict[str, str]]]:
+    """The conversation as one user message: its text and every turn's attachments, in order.
+
+    A lone user turn is sent as it is. Otherwise each turn with text becomes
+    `<Role>: <text>` (System, User, Assistant), turns separated by a blank line,
+    oldest first, so the model reads the whole conversation ending with the user's turn.
+    """
+    attachments = [dict(a) for m in messages for a in m.attachments]
+    turns = [m for m in messages if m.content.strip()]
+    if not turns:
+        return (messages[-1].content if messages else " "), attachments
+    if len(turns) == 1 and turns[0].role == "user":
+        return turns[0].content, attachments
+    text = TRANSCRIPT_SEPARATOR.join(f"{TRANSCRIPT_LABELS.get(m.role, m.role)}: {m.content}" for m in turns)
+    return text, attachments
+
+
+def build_create_request(
+    messages: Sequence[ArenaMessage],
+    model_id: str,
+    *,
+    image: bool = False,
+    evaluation_id: str | None = None,
+) -> ArenaRequest:
+    """The create-evaluation POST (or, with `evaluation_id`, a follow-up post-to-evaluation).
+
+    The body carries a `recaptchaV3Token` of null that page.js fills in just before the fetch.
+    """
+    session_id, user_id, model_a_id, model_b_id = uuid7s(4)
+    content, attachments = fold_transcript(messages)
+    body: dict[str, Any] = {"id": evaluation_id or session_id}
+    if evaluation_id is None:
+        body["mode"] = CREATE_MODE
+    body |= {
+        "modelAId": model_id,
+        "userMessageId": user_id,
+        "modelAMessageId": model_a_id,
+        "modelBMessageId": model_b_id,
+        "userMessage": {"content": content, "experimental_attachments": attachments, "metadata": {}},
+        "modality": MODALITY_IMAGE if image else MODALITY_CHAT,
+        RECAPTCHA_BODY_KEY: None,
+    }
+    path = CREATE_PATH if evaluation_id is None else POST_TO_EVALUATION_PATH.format(evaluation_id=evaluation_id)
+    return ArenaRequest("POST", path, json.dumps(body, ensure_ascii=False), recaptcha=RecaptchaSpec())
 
 
 def parse_retry_url(url: str) -> tuple[str, str] | None:
@@ -142,6 +250,13 @@ def is_challenge_body(text: str) -> bool:
 def has_auth_cookie(cookie_names: Iterable[str]) -> bool:
     names = set(cookie_names)
     return AUTH_COOKIE in names or all(part in names for part in AUTH_COOKIE_PARTS)
+
+
+def is_arena_cookie_domain(domain: str, arena_url: str) -> bool:
+    """Whether a cookie set for `domain` belongs to the arena: the arena_url's host, a known site, or below."""
+    cookie = domain.strip().lstrip(".").lower()
+    sites = {urlsplit(arena_url).hostname or "", *ARENA_COOKIE_SITES} - {""}
+    return bool(cookie) and any(cookie == site or cookie.endswith("." + site) for site in sites)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

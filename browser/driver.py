@@ -11,15 +11,28 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
+from urllib.parse import urljoin
 
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from . import arena
-from .errors import BrowserError, FailureKind, FetchFailed, PageGone, PageNotReady, StreamTimeout
+from .capture import REPORT_ID, RetryCapture
+from .capture import init_script as capture_init_script
+from .errors import (
+    ArenaFailure,
+    BrowserError,
+    FailureKind,
+    FetchFailed,
+    PageGone,
+    PageNotReady,
+    StreamTimeout,
+)
 from .launcher import LaunchOptions, launch_context
 from .stream import Event, Finish, StreamParser
 
@@ -42,14 +55,21 @@ NOT_READY_MESSAGES = {
 WATCH_INTERVAL = 2.0
 CHALLENGE_RELOAD_EVERY = 15.0
 NAVIGATION_TIMEOUT_MS = 60_000
+FRESH_PAGE_JS = """async () => {
+  const response = await fetch(location.href, { credentials: "include", cache: "no-store" });
+  return { status: response.status, text: await response.text() };
+}"""
 
 
 class ArenaPage:
-    def __init__(self, url: str, options: LaunchOptions) -> None:
+    def __init__(self, url: str, options: LaunchOptions, *, idle_reload_after: float | None = None) -> None:
         self.url = url
         self.options = options
+        self.idle_reload_after = idle_reload_after
         self.state = STARTING
         self.detail = "starting"
+        self.last_activity = time.monotonic()
+        self._browser_gone = False
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
@@ -58,6 +78,7 @@ class ArenaPage:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._closing = False
+        self._capture = RetryCapture()
 
     # -- life cycle -------------------------------------------------------
 
@@ -65,23 +86,32 @@ class ArenaPage:
         """Launch the browser and open the arena; raises BrowserError if it cannot."""
         self._playwright = await async_playwright().start()
         try:
-            self._context = await launch_context(self._playwright, self.options)
-            await self._context.expose_binding(BINDING, self._on_report)
-            script = resources.files(__package__).joinpath("page.js").read_text("utf-8")
-            await self._context.add_init_script(script=script)
-            await self._open_page()
+            await self._launch()
         except BaseException:
             await self.close()
             raise
         self._watcher = asyncio.create_task(self._watch(), name="arena-page-watch")
 
+    async def _launch(self) -> None:
+        assert self._playwright is not None
+        self._context = await launch_context(self._playwright, self.options)
+        self._browser_gone = False
+        self._context.on("close", lambda _: self._on_browser_closed())
+        await self._context.expose_binding(BINDING, self._on_report)
+        await self._context.add_init_script(script=capture_init_script())
+        script = resources.files(__package__).joinpath("page.js").read_text("utf-8")
+        await self._context.add_init_script(script=script)
+        await self._open_page()
+
     async def _open_page(self) -> None:
         assert self._context is not None
-        pages = self._context.pages
+        if self._page is not None and not self._page.is_closed():
+            await self._page.close()
+        pages = [p for p in self._context.pages if p is not self._page]
         page = pages[0] if pages else await self._context.new_page()
-        page.on("crash", lambda _: self._lost("the page crashed"))
-        page.on("close", lambda _: self._lost("the page was closed"))
-        page.on("domcontentloaded", lambda _: self._fail_streams(PageGone("the arena page reloaded")))
+        page.on("crash", lambda p: p is self._page and self._lost("the page crashed"))
+        page.on("close", lambda p: p is self._page and self._lost("the page was closed"))
+        page.on("domcontentloaded", lambda p: p is self._page and self._fail_streams(PageGone("the arena page reloaded")))
         self._page = page
         await self._navigate(page)
 
@@ -139,39 +169,58 @@ class ArenaPage:
         return self.state
 
     async def _watch(self) -> None:
-        """Re-check a page that is not ready; reload a challenged one now and then."""
+        """Keep the page usable: reopen after crashes, reload challenged or idle pages."""
         since_reload = 0.0
         while not self._closing:
             await asyncio.sleep(WATCH_INTERVAL)
-            if self.state == READY:
-                since_reload = 0.0
-                continue
-            if self.state == CRASHED:
-                await self._reopen()
-                continue
-            await self.assess()
-            since_reload += WATCH_INTERVAL
-            if self.state in (CHALLENGE, STARTING) and since_reload >= CHALLENGE_RELOAD_EVERY:
-                since_reload = 0.0
-                await self.reload()
+            try:
+                if self.state == READY:
+                    since_reload = 0.0
+                    await self._reload_if_idle()
+                elif self.state == CRASHED:
+                    await self._recover()
+                else:
+                    await self.assess()
+                    since_reload += WATCH_INTERVAL
+                    if self.state in (CHALLENGE, STARTING) and since_reload >= CHALLENGE_RELOAD_EVERY:
+                        since_reload = 0.0
+                        await self.reload()
+            except (PlaywrightError, BrowserError) as exc:
+                log.warning("arena page watch: %s", str(exc).splitlines()[0])
 
     async def reload(self) -> None:
         if self._page is not None and not self._page.is_closed():
             await self._navigate(self._page)
 
-    async def _reopen(self) -> None:
-        if self._context is None:
+    async def _reload_if_idle(self) -> None:
+        """The seed's idle restart, as a page reload that waits for in-flight requests."""
+        if self.idle_reload_after is None or self._streams:
             return
-        try:
+        if time.monotonic() - self.last_activity >= self.idle_reload_after:
+            log.info("reloading the arena page after %.0f s without requests", self.idle_reload_after)
+            self.last_activity = time.monotonic()
+            await self.reload()
+
+    async def _recover(self) -> None:
+        """Reopen the page, or relaunch the whole browser if its process died."""
+        if self._browser_gone or self._context is None:
+            log.warning("relaunching the browser on %s", self.options.profile_dir)
+            self._context = None
+            await self._launch()
+        else:
+            log.warning("reopening the arena page")
             await self._open_page()
-        except PlaywrightError as exc:
-            log.warning("could not reopen the arena page: %s", exc.message.splitlines()[0])
+
+    def _on_browser_closed(self) -> None:
+        self._browser_gone = True
+        self._lost("the browser process exited")
 
     def _lost(self, why: str) -> None:
         if self._closing:
             return
         self._set_state(CRASHED, why)
         self._fail_streams(PageGone(why))
+        self._capture.fail(PageGone(why))
 
     def note_challenge(self) -> None:
         """An arena call met a Cloudflare challenge: reload the page and watch it."""
@@ -182,6 +231,9 @@ class ArenaPage:
     # -- requests -------------------------------------------------------------
 
     def _on_report(self, source: Any, request_id: str, kind: str, payload: Any) -> None:
+        if request_id == REPORT_ID:
+            self._capture.report(payload)
+            return
         queue = self._streams.get(request_id)
         if queue is not None:
             queue.put_nowait((kind, payload))
@@ -204,6 +256,7 @@ class ArenaPage:
         """Run `request` in the page; yield its events. Closing the iterator aborts the fetch."""
         page = self._ready_page()
         request_id = f"r{next(self._ids)}"
+        self.last_activity = time.monotonic()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._streams[request_id] = queue
         finished = False
@@ -251,6 +304,59 @@ class ArenaPage:
         except PlaywrightError as exc:
             raise PageGone(f"the arena page is not answering: {exc.message.splitlines()[0]}") from exc
 
+    async def read_models(self, *, fresh: bool = True) -> list[dict[str, Any]]:
+        """The arena's model objects, from a fresh copy of the page fetched inside it.
+
+        Fetching keeps the list current without reloading the page (which would cut the
+        requests in flight); without `fresh`, or when that fails, the loaded document is read.
+        """
+        page = self._ready_page()
+        if not fresh:
+            return arena.extract_models(await self.content())
+        try:
+            async with asyncio.timeout(NAVIGATION_TIMEOUT_MS / 1000):
+                copy = await page.evaluate(FRESH_PAGE_JS)
+        except (PlaywrightError, TimeoutError) as exc:
+            log.debug("could not fetch a fresh copy of the arena page: %s", exc)
+            copy = None
+        if copy and 200 <= copy["status"] < 300:
+            return arena.extract_models(copy["text"])
+        return arena.extract_models(await self.content())
+
+    async def capture_retry(self, timeout: float) -> tuple[str, str] | None:
+        """Arm capture; the (session_id, message_id) of the user's next Retry in the page.
+
+        None after `timeout` seconds without one; PageGone if the page goes away meanwhile.
+        Only the page's own requests count, never the bridge's (see capture.py).
+        """
+        if self._context is None:
+            raise PageNotReady(self.state, NOT_READY_MESSAGES.get(self.state, self.detail))
+        return await self._capture.wait(timeout)
+
+    async def download(self, url: str, *, timeout: float) -> bytes:
+        """GET `url` (relative to the page) with the browser context's cookies; the body's bytes."""
+        context = self._context
+        if context is None:
+            raise PageNotReady(self.state, NOT_READY_MESSAGES.get(self.state, self.detail))
+        absolute = urljoin(self._page.url if self._page is not None else self.url, url)
+        try:
+            response = await context.request.get(absolute, timeout=timeout * 1000)
+        except PlaywrightTimeoutError as exc:
+            raise StreamTimeout(timeout) from exc
+        except PlaywrightError as exc:
+            raise FetchFailed(f"could not download {absolute}: {exc.message.splitlines()[0]}") from exc
+        try:
+            if not response.ok:
+                raise FetchFailed(f"downloading {absolute} answered HTTP {response.status}")
+            return await response.body()
+        except PlaywrightError as exc:
+            raise FetchFailed(f"could not download {absolute}: {exc.message.splitlines()[0]}") from exc
+        finally:
+            try:
+                await response.dispose()
+            except PlaywrightError:
+                log.debug("download of %s: response already disposed", absolute)
+
 
 async def _next(queue: asyncio.Queue[tuple[str, Any]], timeout: float) -> tuple[str, Any]:
     try:
@@ -262,6 +368,9 @@ async def _next(queue: asyncio.Queue[tuple[str, Any]], timeout: float) -> tuple[
         raise payload
     if kind == "error":
         raise FetchFailed(f"the arena connection failed: {payload.get('message', payload)}")
+    if kind == "recaptcha":
+        message = payload.get("message") if isinstance(payload, dict) else payload
+        raise ArenaFailure(FailureKind.RECAPTCHA, f"no reCAPTCHA token could be minted in the page: {message}")
     return kind, payload
 
 

@@ -8,8 +8,9 @@
         assert arena.requests[-1].problems == []
 
 It speaks the wire protocol of shared/protocol.md (section 1, "Retry protocol",
-the stream format and the error table). See server.py for FakeArena,
-replies.py for Reply, validation.py for the body rules.
+section 2, "Create-evaluation protocol" with a reCAPTCHA stand-in, the stream
+format and the error table). See server.py for FakeArena, replies.py for Reply,
+validation.py for the body rules, create.py for section 2 (``arena.fail_tokens``).
 """
 
 from .app import AUTH_COOKIE, RETRY_PATH

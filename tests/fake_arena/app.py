@@ -7,7 +7,9 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from .create import answer_create, is_create_path, recaptcha_response, with_recaptcha
 from .models import is_image_model, page_html, png_bytes
+from .pages import LOGIN_PATH
 from .replies import Reply
 from .validation import RecordedRequest, check_body, check_content_type
 
@@ -43,6 +45,11 @@ def parse_headers(scope: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]
     return headers, cookies
 
 
+def image_name(prompt: str) -> str:
+    """The name of the image the echo draws for `prompt` (served at /fake/image/<name>.png)."""
+    return re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "image"
+
+
 def _set_cookie(name: str, value: str, extra: str = "") -> tuple[bytes, bytes]:
     return b"set-cookie", (f"{name}={value}; Path=/; SameSite=Lax" + extra).encode("latin-1")
 
@@ -68,12 +75,20 @@ class ArenaApp:
         headers, cookies = parse_headers(scope)
         image = IMAGE_PATH.match(path)
         if image and method in ("GET", "HEAD"):
-            data = png_bytes(image.group(1))
-            await _respond(send, 200, [("content-type", "image/png")], data)
+            # Like the API, the images need the login cookie: a client that fetches
+            # them outside the browser's cookie jar gets a 401.
+            if self.arena.is_authenticated(cookies):
+                await _respond(send, 200, [("content-type", "image/png")], png_bytes(image.group(1)))
+            else:
+                await _respond(send, 401, [("content-type", "application/json")], b'{"error":"Unauthorized"}')
+        elif path.startswith("/recaptcha/") and method in ("GET", "HEAD"):
+            await _respond(send, *recaptcha_response(self.arena, path, scope.get("query_string", b"").decode()))
         elif path.startswith("/nextjs-api/") or path.startswith("/api/"):
             await self._api(scope, receive, send, headers, cookies)
         elif path == "/favicon.ico":
             await _respond(send, 404, [("content-type", "text/plain")], b"Not found")
+        elif path == LOGIN_PATH and method == "POST":
+            await self._login(send)
         elif method in ("GET", "HEAD"):
             await self._page(send, cookies)
         else:
@@ -100,11 +115,20 @@ class ArenaApp:
         raw_headers = [(k.encode(), v.encode()) for k, v in headers]
         if "__cf_bm" not in cookies:
             raw_headers.append(_set_cookie("__cf_bm", "fakecfbm." + arena._token, "; HttpOnly"))
-        if arena.auto_login and not arena.is_authenticated(cookies):
+        logged_in = arena.is_authenticated(cookies)
+        if arena.auto_login and not logged_in:
             raw_headers.append(_set_cookie(AUTH_COOKIE, arena.auth_cookie_value))
-        body = page_html(arena.models).encode("utf-8")
+        html = page_html(arena.models, logged_in=logged_in or arena.auto_login)
+        body = with_recaptcha(html, arena.recaptcha.site_key).encode("utf-8")
         await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _login(self, send: Callable) -> None:
+        """The login form's POST: the auth cookie (kept a year, like the real one) and back to the page."""
+        cookie = _set_cookie(AUTH_COOKIE, self.arena.auth_cookie_value, "; Max-Age=31536000")
+        headers = [(b"location", b"/"), (b"content-length", b"0"), cookie]
+        await send({"type": "http.response.start", "status": 303, "headers": headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     # ------------------------------------------------------------------ API
     async def _api(self, scope: dict, receive: Callable, send: Callable, headers: dict, cookies: dict) -> None:
@@ -122,6 +146,10 @@ class ArenaApp:
             valid_json = True
         except ValueError:
             body_json, valid_json = None, False
+        if is_create_path(scope["path"]):
+            reply = answer_create(self.arena, scope, headers, cookies, body_text, image_name)
+            await self._send_reply(reply, scope, receive, send)
+            return
         match = RETRY_PATH.match(scope["path"])
         record = RecordedRequest(
             method=scope["method"],
@@ -171,6 +199,9 @@ class ArenaApp:
     def _echo(self, record: RecordedRequest) -> Reply:
         messages = [m for m in record.messages if isinstance(m, dict)]
         users = [m for m in messages if m.get("role") == "user"]
+        if record.model_id in {m["id"] for m in self.arena.models if is_image_model(m)}:
+            prompt = str(users[-1].get("content", "")) if users else ""
+            return Reply.images([self.arena.image_url(image_name(prompt))])
         text = "echo: " + str(users[-1].get("content", "")) if users else "echo: "
         side = "b" if messages and all(m.get("participantPosition") == "b" for m in messages) else "a"
         prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
@@ -233,4 +264,4 @@ async def _respond(send: Callable, status: int, headers: list[tuple[str, str]], 
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-__all__ = ["ArenaApp", "AUTH_COOKIE", "RETRY_PATH", "parse_headers"]
+__all__ = ["ArenaApp", "AUTH_COOKIE", "RETRY_PATH", "image_name", "parse_headers"]

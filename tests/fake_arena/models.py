@@ -13,6 +13,8 @@ import struct
 import zlib
 from typing import Any
 
+from .pages import interactive_parts
+
 GPT4O_ID = "2f28df23-d1a2-45c5-917f-f315a401eb68"
 CLAUDE_ID = "f86fe5eb-3842-453d-acc9-c0915fa18f3d"
 GEMINI_ID = "f118d358-4480-46a1-8e4c-2916a9a7ae12"
@@ -111,7 +113,8 @@ def flight_chunks(models: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def page_html(models: list[dict[str, Any]]) -> str:
+def page_html(models: list[dict[str, Any]], *, logged_in: bool = True) -> str:
+    """The arena page: flight data with the models, a login form when logged out, an answer card."""
     scripts = ["<script>(self.__next_f=self.__next_f||[]).push([0])</script>"]
     for chunk in flight_chunks(models):
         scripts.append(f"<script>self.__next_f.push([1,{_js_string(chunk)}])</script>")
@@ -121,7 +124,8 @@ def page_html(models: list[dict[str, Any]]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "</head><body><div id=\"__next\"><main><h1>LMArena</h1>"
         '<textarea name="message" placeholder="Ask anything..."></textarea>'
-        "</main></div>" + "".join(scripts) + "</body></html>"
+        + interactive_parts(models, logged_in=logged_in)
+        + "</main></div>" + "".join(scripts) + "</body></html>"
     )
 
 

@@ -19,6 +19,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from .app import AUTH_COOKIE, ArenaApp
+from .create import RecaptchaStandIn
 from .models import default_models
 from .replies import Reply
 from .validation import RecordedRequest
@@ -88,6 +89,7 @@ class FakeArena:
         self._initial_models = copy.deepcopy(models) if models is not None else default_models()
         self.models: list[dict[str, Any]] = copy.deepcopy(self._initial_models)
         self.challenge = False
+        self.recaptcha = RecaptchaStandIn()
         self.auth_cookie_value = _make_auth_value()
         self.page_loads = 0
         self.disconnects = 0
@@ -238,6 +240,16 @@ class FakeArena:
             self.disconnects = 0
             self.models = copy.deepcopy(self._initial_models)
             self._disconnected.clear()
+        self.recaptcha.reset()
+
+    @property
+    def fail_tokens(self) -> int:
+        """How many of the next reCAPTCHA tokens issued will fail the check (403)."""
+        return self.recaptcha.fail_next
+
+    @fail_tokens.setter
+    def fail_tokens(self, count: int) -> None:
+        self.recaptcha.fail_next = count
 
     def wait_for_disconnect(self, timeout: float = 5.0) -> bool:
         """True once a streamed reply's client went away before the reply finished."""

@@ -45,6 +45,7 @@ class RecordedRequest:
     message_id: str | None = None
     problems: list[str] = field(default_factory=list)
     http_version: str = "1.1"
+    recaptcha_token: str | None = None  # create-evaluation: the body's recaptchaV3Token
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -55,8 +56,9 @@ class RecordedRequest:
 
     @property
     def model_id(self) -> str | None:
+        """The model asked for: `modelId` (retry protocol) or `modelAId` (create-evaluation)."""
         if isinstance(self.body_json, dict):
-            return self.body_json.get("modelId")
+            return self.body_json.get("modelId", self.body_json.get("modelAId"))
         return None
 
 
