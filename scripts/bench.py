@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -49,6 +50,9 @@ class Result:
         self.chunks = 0
         self.errors = 0
 
+    def chunk_clock(self) -> "ChunkClock":
+        return ChunkClock(self)
+
     def line(self, label: str, concurrency: int, elapsed: float) -> str:
         return (
             f"{label:7} c={concurrency:<3} ttft p50 {percentile(self.ttft, .5) * 1000:7.1f} ms"
@@ -58,10 +62,26 @@ class Result:
         )
 
 
+class ChunkClock:
+    """Times one stream: the first chunk's arrival (TTFT), then the gaps between chunks."""
+
+    def __init__(self, result: Result) -> None:
+        self.result = result
+        self.start = time.perf_counter()
+        self.last: float | None = None
+
+    def chunk(self) -> None:
+        now = time.perf_counter()
+        if self.last is None:
+            self.result.ttft.append(now - self.start)
+        else:
+            self.result.gaps.append(now - self.last)
+        self.last = now
+        self.result.chunks += 1
+
+
 def retry_body() -> str:
     now = "2026-01-01T00:00:00.000Z"
-    import uuid
-
     message = {
         "role": "user", "content": "bench", "id": str(uuid.uuid4()), "evaluationId": None,
         "evaluationSessionId": SESSION_ID, "parentMessageIds": [], "experimental_attachments": [],
@@ -72,44 +92,28 @@ def retry_body() -> str:
 
 
 async def direct_stream(client: httpx.AsyncClient, arena: FakeArena, result: Result) -> None:
-    start = time.perf_counter()
-    last = None
+    clock = result.chunk_clock()
     try:
         async with client.stream(
             "PUT", arena.url + arena.retry_path(SESSION_ID, MESSAGE_ID), content=retry_body(),
             headers={"content-type": "text/plain;charset=UTF-8"},
         ) as response:
             async for line in response.aiter_lines():
-                if not line.startswith("a0:"):
-                    continue
-                now = time.perf_counter()
-                if last is None:
-                    result.ttft.append(now - start)
-                else:
-                    result.gaps.append(now - last)
-                last = now
-                result.chunks += 1
+                if line.startswith("a0:"):
+                    clock.chunk()
     except httpx.HTTPError:
         result.errors += 1
 
 
 async def bridge_stream(client: openai.AsyncOpenAI, result: Result) -> None:
-    start = time.perf_counter()
-    last = None
+    clock = result.chunk_clock()
     try:
         stream = await client.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "bench"}], stream=True
         )
         async for chunk in stream:
-            if not (chunk.choices and chunk.choices[0].delta.content):
-                continue
-            now = time.perf_counter()
-            if last is None:
-                result.ttft.append(now - start)
-            else:
-                result.gaps.append(now - last)
-            last = now
-            result.chunks += 1
+            if chunk.choices and chunk.choices[0].delta.content:
+                clock.chunk()
     except openai.OpenAIError:
         result.errors += 1
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def ids(n: int) -> tuple[str, str]:
+    """The n-th made-up (session_id, message_id) pair, shaped like the arena's."""
+    return f"5e55105{n}-0000-4000-8000-000000000000", f"3e55a6e{n}-0000-4000-8000-000000000000"
+
+
+def entry(n: int, **extra: str) -> dict[str, str]:
+    """A model_endpoint_map.json entry with the n-th ids."""
+    session_id, message_id = ids(n)
+    return {"session_id": session_id, "message_id": message_id, **extra}
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Poll `condition` until it returns something truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 class BridgeProcess:

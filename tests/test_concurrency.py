@@ -27,16 +27,18 @@ async def one_stream(client, index: int) -> tuple[int, str]:
     return index, text
 
 
-def test_twenty_concurrent_streams_each_get_their_own_answer(make_bridge, h2_arena):
-    bridge = make_bridge(arena_url=h2_arena.url)
+@pytest.mark.parametrize("streams", [20, 64])
+def test_concurrent_streams_through_one_page_each_get_their_own_answer(make_bridge, h2_arena, streams):
+    h2_arena.reset()
+    bridge = make_bridge(arena_url=h2_arena.url, max_concurrent_requests=64)
 
     async def main():
         async with bridge.async_client() as client:
-            return await asyncio.gather(*(one_stream(client, i) for i in range(20)))
+            return await asyncio.gather(*(one_stream(client, i) for i in range(streams)))
 
     results = asyncio.run(main())
     for index, text in results:
         assert text == f"echo: request {index} " + "x" * index
-    assert len(h2_arena.requests) >= 20
+    assert len(h2_arena.requests) == streams
     assert all(r.problems == [] for r in h2_arena.requests)
     assert {r.http_version for r in h2_arena.requests} == {"2"}

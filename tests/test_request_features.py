@@ -14,22 +14,13 @@ import httpx
 import openai
 import pytest
 
-from tests.bridge_process import MESSAGE_ID, SESSION_ID
+from tests.bridge_process import MESSAGE_ID, SESSION_ID, entry, ids
 
 MODEL = "gpt-4o-2024-08-06"
 IMAGE_MODEL = "dall-e-3"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n not really a png").decode()
 PNG_URL = f"data:image/png;base64,{PNG}"
 POSITION_RULE = "participantPosition mix"  # the fake arena's rule knows nothing of bypass's side a
-
-
-def ids(n: int) -> tuple[str, str]:
-    return f"5e55105{n}-0000-4000-8000-000000000000", f"3e55a6e{n}-0000-4000-8000-000000000000"
-
-
-def entry(n: int, **extra: str) -> dict[str, str]:
-    session_id, message_id = ids(n)
-    return {"session_id": session_id, "message_id": message_id, **extra}
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.bridge_process import wait_for
 from tests.fake_arena import Reply
 
 MODEL = "gpt-4o-2024-08-06"
@@ -19,16 +20,6 @@ HELLO = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
 
 def post(bridge, body=HELLO, timeout=30.0):
     return httpx.post(f"{bridge.url}/v1/chat/completions", json=body, timeout=timeout)
-
-
-def wait_until(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def health_reason(bridge):
@@ -89,8 +80,8 @@ def test_requests_beyond_the_queue_get_429_queue_full(make_bridge, arena):
     next(first_lines)
     waiting = threading.Thread(target=lambda: _quietly(streams[1].__enter__), daemon=True)
     waiting.start()
-    wait_until(lambda: httpx.get(f"{bridge.url}/health").json()["requests"] == {"active": 1, "waiting": 1},
-               what="the queue to fill")
+    wait_for(lambda: httpx.get(f"{bridge.url}/health").json()["requests"] == {"active": 1, "waiting": 1},
+             "the queue to fill")
     response = post(bridge)
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "queue_full"
@@ -105,14 +96,14 @@ def test_a_crashed_page_fails_in_flight_requests_fast_and_is_reopened(make_bridg
     result = {}
     worker = threading.Thread(target=lambda: result.setdefault("r", post(bridge)))
     worker.start()
-    wait_until(lambda: arena.requests, what="the request to reach the arena")
+    wait_for(lambda: arena.requests, "the request to reach the arena")
     _, renderers = browser_processes(bridge)
     for renderer in renderers:
         renderer.kill()
     worker.join(15)
     assert result["r"].status_code in (502, 503)
     assert result["r"].json()["error"]["code"] == "browser_crashed"
-    wait_until(lambda: health_reason(bridge) == "ok", timeout=40, what="the page to come back")
+    wait_for(lambda: health_reason(bridge) == "ok", "the page to come back", timeout=40)
     assert post(bridge).json()["choices"][0]["message"]["content"] == "echo: hi"
 
 
@@ -126,7 +117,7 @@ def test_a_dead_browser_process_is_relaunched_on_the_same_profile(make_bridge, a
         seen.add(health_reason(bridge))
         return "ok" in seen - {None} and len(seen) > 1 and health_reason(bridge) == "ok"
 
-    wait_until(relaunched, timeout=60, what="the browser to come back")
+    wait_for(relaunched, "the browser to come back", timeout=60)
     assert seen & {"browser_crashed", "browser_starting"}
     assert browser_processes(bridge)[0].pid != browser.pid
     assert post(bridge).json()["choices"][0]["message"]["content"] == "echo: hi"
@@ -135,17 +126,17 @@ def test_a_dead_browser_process_is_relaunched_on_the_same_profile(make_bridge, a
 def test_a_challenge_that_clears_is_recovered_without_a_restart(make_bridge, arena):
     arena.challenge = True
     bridge = make_bridge(wait_healthy=False)
-    wait_until(lambda: health_reason(bridge) == "cloudflare_challenge", what="the challenge to show")
+    wait_for(lambda: health_reason(bridge) == "cloudflare_challenge", "the challenge to show")
     assert post(bridge).json()["error"]["code"] == "cloudflare_challenge"
     arena.challenge = False
-    wait_until(lambda: health_reason(bridge) == "ok", timeout=40, what="the challenge to clear")
+    wait_for(lambda: health_reason(bridge) == "ok", "the challenge to clear", timeout=40)
     assert post(bridge).status_code == 200
 
 
 def test_idle_restart_reloads_the_page_and_keeps_serving(make_bridge, arena):
     bridge = make_bridge(enable_idle_restart=True, idle_restart_timeout_seconds=1)
     loads = arena.page_loads
-    wait_until(lambda: arena.page_loads > loads, timeout=20, what="an idle reload")
+    wait_for(lambda: arena.page_loads > loads, "an idle reload", timeout=20)
     bridge.wait_healthy()
     assert post(bridge).status_code == 200
 
@@ -161,7 +152,7 @@ def test_sigterm_lets_an_in_flight_stream_finish_and_closes_the_browser_cleanly(
 
     reader = threading.Thread(target=read)
     reader.start()
-    wait_until(lambda: arena.requests, what="the request to reach the arena")
+    wait_for(lambda: arena.requests, "the request to reach the arena")
     bridge.process.send_signal(signal.SIGTERM)
     reader.join(30)
     assert bridge.process.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled

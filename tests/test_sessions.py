@@ -12,18 +12,10 @@ import pytest
 from bridge.config import Settings
 from bridge.errors import InvalidRequest, ModelNotFound
 from bridge.sessions import SessionPicker, is_placeholder
+from tests.bridge_process import entry, ids
 
 GLOBAL_SESSION = "aaaaaaaa-0000-4000-8000-000000000001"
 GLOBAL_MESSAGE = "aaaaaaaa-0000-4000-8000-000000000002"
-
-
-def ids(n: int) -> tuple[str, str]:
-    return f"5e55105{n}-0000-4000-8000-000000000000", f"3e55a6e{n}-0000-4000-8000-000000000000"
-
-
-def entry(n: int, **extra: str) -> dict[str, str]:
-    session_id, message_id = ids(n)
-    return {"session_id": session_id, "message_id": message_id, **extra}
 
 
 @pytest.fixture
