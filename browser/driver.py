@@ -23,6 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from . import arena
 from .capture import REPORT_ID, RetryCapture
+from .channel import PageChannel
 from .capture import init_script as capture_init_script
 from .errors import (
     ArenaFailure,
@@ -38,7 +39,6 @@ from .stream import Event, Finish, StreamParser
 
 log = logging.getLogger(__name__)
 
-BINDING = "__lmbReport"
 STARTING, READY, CHALLENGE, LOGGED_OUT, CRASHED = (
     "browser_starting",
     "ready",
@@ -73,6 +73,7 @@ class ArenaPage:
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
+        self._channel: PageChannel | None = None
         self._streams: dict[str, asyncio.Queue[tuple[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -97,7 +98,6 @@ class ArenaPage:
         self._context = await launch_context(self._playwright, self.options)
         self._browser_gone = False
         self._context.on("close", lambda _: self._on_browser_closed())
-        await self._context.expose_binding(BINDING, self._on_report)
         await self._context.add_init_script(script=capture_init_script())
         script = resources.files(__package__).joinpath("page.js").read_text("utf-8")
         await self._context.add_init_script(script=script)
@@ -109,6 +109,9 @@ class ArenaPage:
             await self._page.close()
         pages = [p for p in self._context.pages if p is not self._page]
         page = pages[0] if pages else await self._context.new_page()
+        if self._channel is not None:
+            await self._channel.detach()
+        self._channel = await PageChannel.open(self._context, page, self._on_report)
         page.on("crash", lambda p: p is self._page and self._lost("the page crashed"))
         page.on("close", lambda p: p is self._page and self._lost("the page was closed"))
         page.on("domcontentloaded", lambda p: p is self._page and self._fail_streams(PageGone("the arena page reloaded")))
@@ -230,7 +233,7 @@ class ArenaPage:
 
     # -- requests -------------------------------------------------------------
 
-    def _on_report(self, source: Any, request_id: str, kind: str, payload: Any) -> None:
+    def _on_report(self, request_id: str, kind: str, payload: Any) -> None:
         if request_id == REPORT_ID:
             self._capture.report(payload)
             return
@@ -254,17 +257,16 @@ class ArenaPage:
 
     async def stream(self, request: arena.ArenaRequest, *, timeout: float) -> AsyncIterator[Event]:
         """Run `request` in the page; yield its events. Closing the iterator aborts the fetch."""
-        page = self._ready_page()
+        self._ready_page()
+        channel = self._channel
+        assert channel is not None
         request_id = f"r{next(self._ids)}"
         self.last_activity = time.monotonic()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._streams[request_id] = queue
         finished = False
         try:
-            try:
-                await page.evaluate("([id, r]) => window.__lmb.start(id, r)", [request_id, request.to_page()])
-            except PlaywrightError as exc:
-                raise PageGone(f"the arena page is not answering: {exc.message.splitlines()[0]}") from exc
+            await channel.call("start", request_id, request.to_page())
             head = await _expect(queue, timeout, "head")
             status, headers = int(head["status"]), head.get("headers") or {}
             if not 200 <= status < 300:
@@ -288,12 +290,12 @@ class ArenaPage:
         finally:
             self._streams.pop(request_id, None)
             if not finished and not self._closing:
-                self._spawn(self._abort(page, request_id))
+                self._spawn(self._abort(channel, request_id))
 
-    async def _abort(self, page: Page, request_id: str) -> None:
+    async def _abort(self, channel: PageChannel, request_id: str) -> None:
         try:
-            await page.evaluate("(id) => window.__lmb && window.__lmb.abort(id)", request_id)
-        except PlaywrightError:
+            await channel.call("abort", request_id)
+        except PageGone:
             log.debug("abort of %s: page already gone", request_id)
 
     async def content(self) -> str:

@@ -1,9 +1,9 @@
 // lmarena-bridge page logic, injected with add_init_script into every document.
 // Python starts fetches with window.__lmb.start(id, request) and stops them with
-// window.__lmb.abort(id); everything flows back through one binding:
-//   __lmbReport(id, kind, payload) with kind "head" | "lines" | "done" | "error" | "recaptcha"
-//   (no reCAPTCHA token could be minted),
-//   and __lmbReport("capture", "request", {url, method}) for the page's own Retry requests.
+// window.__lmb.abort(id); everything flows back, batched, through one binding
+// (installed by browser/channel.py) that takes a JSON string of [[id, kind, payload], ...]:
+//   kind "head" | "lines" | "done" | "error" | "recaptcha" (no reCAPTCHA token could be minted),
+//   and id "capture" with kind "request", {url, method} for the page's own Retry requests.
 (() => {
   if (window.__lmb) return;
   const BINDING = "__lmbReport";
@@ -11,12 +11,34 @@
   // The bridge's own fetches use the native fetch; the page's go through the wrapper below.
   const nativeFetch = window.fetch.bind(window);
 
-  function report(id, kind, payload) {
+  // Reports are batched: the first after a quiet spell goes out at once (microtask);
+  // under load they go out together at most every FLUSH_EVERY_MS, one binding call each.
+  const FLUSH_EVERY_MS = 4;
+  let pending = [];
+  let scheduled = false;
+  let lastFlush = -Infinity;
+
+  function flush() {
+    scheduled = false;
+    lastFlush = performance.now();
+    const batch = pending;
+    pending = [];
     try {
-      window[BINDING](id, kind, payload);
+      window[BINDING](JSON.stringify(batch));
     } catch (e) {
       // The binding is gone (page closing): nothing to report to.
     }
+  }
+
+  // `later`: queue without flushing; the next report carries it (the head rides with the
+  // first lines, so the first token is not held back by the batching).
+  function report(id, kind, payload, later = false) {
+    pending.push([id, kind, payload]);
+    if (scheduled || later) return;
+    scheduled = true;
+    const wait = lastFlush + FLUSH_EVERY_MS - performance.now();
+    if (wait > 0) setTimeout(flush, wait);
+    else queueMicrotask(flush);
   }
 
   async function pump(id, response) {
@@ -107,7 +129,7 @@
       });
       const headers = {};
       response.headers.forEach((value, key) => { headers[key] = value; });
-      report(id, "head", { status: response.status, headers });
+      report(id, "head", { status: response.status, headers }, true);
       if (response.body) await pump(id, response);
       report(id, "done", null);
     } catch (e) {
