@@ -17,7 +17,8 @@ from playwright.async_api import Error as PlaywrightError
 
 from browser.arena import AUTH_COOKIE, AUTH_COOKIE_PARTS, has_auth_cookie
 from browser.errors import LaunchFailed, ProfileInUse
-from browser.launcher import launch_context, profile_holder
+from browser.launcher import launch_context
+from browser.profile import profile_holder
 
 from .cli import CommandError
 from .config import Settings

@@ -12,7 +12,8 @@ import uvicorn
 from playwright.async_api import async_playwright
 
 from browser.errors import BrowserNotFound
-from browser.launcher import find_browser, profile_holder
+from browser.launcher import find_browser
+from browser.profile import profile_holder
 
 from .app import create_app
 from .config import Settings
@@ -26,7 +27,7 @@ async def check_browser(settings: Settings) -> None:
 
     async with async_playwright() as playwright:
         try:
-            find_browser(settings.browser_executable or None, playwright)
+            find_browser(settings.browser_executable or None, playwright, headless=settings.headless)
         except BrowserNotFound as exc:
             raise CommandError(str(exc)) from exc
     holder = profile_holder(settings.profile_path)

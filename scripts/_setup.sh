@@ -40,7 +40,7 @@ have_chromium() {
 ensure_chromium() {
   have_chromium && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt_install chromium || true
+    apt_install chromium chromium-headless-shell || apt_install chromium || true
   else
     log "installing Playwright's Chromium"
     "$VENV/bin/python" -m playwright install chromium || apt_install chromium || true

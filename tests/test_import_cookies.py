@@ -16,6 +16,8 @@ import pytest
 from playwright.async_api import async_playwright
 
 from bridge.cookies import parse_cookies
+from browser.profile import profile_holder
+from tests.bridge_process import wait_for
 from tests.conftest import system_chromium
 from tests.fake_arena import AUTH_COOKIE, FakeArena, Reply
 
@@ -143,6 +145,7 @@ def test_a_file_that_is_no_cookie_export_names_the_bad_line(tmp_path, login_aren
 def test_a_profile_held_by_a_running_bridge_is_refused(tmp_path, make_bridge, login_arena):
     profile = tmp_path / "profile"
     make_bridge(arena_url=login_arena.url, profile_dir=str(profile), wait_healthy=False)
+    wait_for(lambda: profile_holder(profile), "the bridge's browser to hold the profile")
     file = tmp_path / "cookies.json"
     file.write_text(extension_json(login_arena.auth_cookie_value))
     result = import_cookies(file, profile, login_arena.url)

@@ -88,3 +88,13 @@ def test_login_refuses_a_profile_that_a_running_server_holds(make_bridge):
     assert "is in use by process" in result.stderr and "stop it first" in result.stderr
     assert "Traceback" not in result.stderr
     assert bridge.wait_healthy()["status"] == "ok"  # the server's profile was not touched
+
+
+def test_a_headless_shell_bridge_holds_the_profile_so_a_second_one_is_refused(tmp_path, make_bridge, arena):
+    from browser.profile import profile_holder
+
+    profile = tmp_path / "shared-profile"
+    make_bridge(profile_dir=str(profile))
+    assert profile_holder(profile)
+    with pytest.raises(RuntimeError, match="is in use by process"):
+        make_bridge(profile_dir=str(profile), wait_healthy=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import threading
 import time
 
@@ -11,6 +12,7 @@ import httpx
 import psutil
 import pytest
 
+from browser.profile import profile_holder
 from tests.bridge_process import wait_for
 from tests.fake_arena import Reply
 
@@ -164,6 +166,10 @@ def test_sigterm_lets_an_in_flight_stream_finish_and_closes_the_browser_cleanly(
     assert text == "graceful"
     assert lines[-1] == "data: [DONE]"
     profile = bridge.folder / "profile"
-    assert not (profile / "SingletonLock").exists()
-    preferences = json.loads((profile / "Default" / "Preferences").read_text())
-    assert preferences["profile"]["exit_type"] == "Normal"
+    assert profile_holder(profile) is None
+    preferences = profile / "Default" / "Preferences"  # the full Chromium records how it exited
+    if preferences.exists():
+        assert json.loads(preferences.read_text())["profile"]["exit_type"] == "Normal"
+    cookies = profile / "Default" / "Cookies"
+    with sqlite3.connect(f"file:{cookies}?mode=ro", uri=True) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
