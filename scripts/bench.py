@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.bridge_process import MESSAGE_ID, SESSION_ID, BridgeProcess  # noqa: E402
-from tests.conftest import models_json  # noqa: E402
-from tests.fake_arena import FakeArena, Reply  # noqa: E402
+from browser.arena import RETRY_PATH  # noqa: E402
 
 MODEL = "gpt-4o-2024-08-06"
-ANSWER = "abcdefghijklmnopqrst"  # one chunk per character
+CHUNKS, CHUNK_DELAY = 20, 0.02  # every answer: 20 one-letter chunks, 20 ms apart
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -91,11 +90,33 @@ def retry_body() -> str:
     return json.dumps({"messages": [message], "modelId": None})
 
 
-async def direct_stream(client: httpx.AsyncClient, arena: FakeArena, result: Result) -> None:
+class FakeArenaProcess:
+    """The fake arena in a process of its own, so that it does not share the clients' CPU."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_arena", "--http2", "--trickle", str(CHUNKS), "--delay", str(CHUNK_DELAY)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.process.stdout is not None
+        said = dict(self.process.stdout.readline().partition(": ")[::2] for _ in range(3))
+        self.url = said["fake arena at"].strip()
+        self.cookie = said["auth cookie"].strip()
+        self.models = json.loads(said["models.json for it"])
+
+    def retry_url(self) -> str:
+        return self.url + RETRY_PATH.format(session_id=SESSION_ID, message_id=MESSAGE_ID)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+async def direct_stream(client: httpx.AsyncClient, arena: FakeArenaProcess, result: Result) -> None:
     clock = result.chunk_clock()
     try:
         async with client.stream(
-            "PUT", arena.url + arena.retry_path(SESSION_ID, MESSAGE_ID), content=retry_body(),
+            "PUT", arena.retry_url(), content=retry_body(),
             headers={"content-type": "text/plain;charset=UTF-8"},
         ) as response:
             async for line in response.aiter_lines():
@@ -118,12 +139,10 @@ async def bridge_stream(client: openai.AsyncOpenAI, result: Result) -> None:
         result.errors += 1
 
 
-async def run_rounds(label: str, arena: FakeArena, concurrency: int, rounds: int, make_one) -> str:
+async def run_rounds(label: str, concurrency: int, rounds: int, make_one) -> str:
     result = Result()
     elapsed = 0.0
     for _ in range(rounds):
-        for _ in range(concurrency):
-            arena.enqueue(Reply.trickle(ANSWER, delay=arena_delay))
         started = time.perf_counter()
         await asyncio.gather(*(make_one(result) for _ in range(concurrency)))
         elapsed += time.perf_counter() - started
@@ -162,20 +181,17 @@ class MemoryWatch:
         self._thread.join()
 
 
-arena_delay = 0.02
-
-
-async def bench(arena: FakeArena, bridge: BridgeProcess, levels: list[int], rounds: int) -> list[str]:
+async def bench(arena: FakeArenaProcess, bridge: BridgeProcess, levels: list[int], rounds: int) -> list[str]:
     lines = []
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(http2=True, verify=False, timeout=60, limits=limits,
-                                 cookies={"arena-auth-prod-v1": arena.auth_cookie_value}) as direct, \
+                                 cookies={"arena-auth-prod-v1": arena.cookie}) as direct, \
             openai.AsyncOpenAI(base_url=f"{bridge.url}/v1", api_key="x", max_retries=0, timeout=60,
                                http_client=openai.DefaultAsyncHttpxClient(limits=limits)) as client:
-        await run_rounds("warm-up", arena, 4, 1, lambda r: bridge_stream(client, r))
+        await run_rounds("warm-up", 4, 1, lambda r: bridge_stream(client, r))
         for level in levels:
-            lines.append(await run_rounds("direct", arena, level, rounds, lambda r: direct_stream(direct, arena, r)))
-            lines.append(await run_rounds("bridge", arena, level, rounds, lambda r: bridge_stream(client, r)))
+            lines.append(await run_rounds("direct", level, rounds, lambda r: direct_stream(direct, arena, r)))
+            lines.append(await run_rounds("bridge", level, rounds, lambda r: bridge_stream(client, r)))
             print(lines[-2], lines[-1], sep="\n", flush=True)
     return lines
 
@@ -186,21 +202,23 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with FakeArena(http2=True) as arena, tempfile.TemporaryDirectory() as folder:
+    arena = FakeArenaProcess()
+    with tempfile.TemporaryDirectory() as folder:
         config = {"max_concurrent_requests": 128, "log_level": "WARNING"}
         if args.browser:
             config["browser_executable"] = args.browser
-        bridge = BridgeProcess(Path(folder), arena.url, models=models_json(arena.models), **config).start()
+        bridge = BridgeProcess(Path(folder), arena.url, models=arena.models, **config).start()
         try:
             time.sleep(3)
             with MemoryWatch(bridge.process.pid) as memory:
                 idle = memory.now()
-                print(f"browser: {args.browser or 'default'}; answer: {len(ANSWER)} chunks, "
-                      f"{arena_delay * 1000:.0f} ms apart; {args.rounds} rounds per level", flush=True)
+                print(f"browser: {args.browser or 'default'}; answer: {CHUNKS} chunks, "
+                      f"{CHUNK_DELAY * 1000:.0f} ms apart; {args.rounds} rounds per level", flush=True)
                 asyncio.run(bench(arena, bridge, args.concurrency, args.rounds))
             print(f"memory (server + Chromium, PSS): idle {idle:.0f} MB, peak {memory.peak:.0f} MB")
         finally:
             bridge.stop()
+            arena.stop()
 
 
 if __name__ == "__main__":

@@ -15,14 +15,20 @@ import argparse
 import json
 import threading
 
+from .replies import Reply
 from .server import FakeArena
 
 parser = argparse.ArgumentParser(prog="python -m tests.fake_arena", description=__doc__.splitlines()[0])
 parser.add_argument("--http2", action="store_true", help="serve HTTPS with HTTP/2 (set ignore_https_errors)")
+parser.add_argument("--trickle", type=int, metavar="N", help="answer everything with N one-letter chunks")
+parser.add_argument("--delay", type=float, default=0.02, help="seconds between --trickle chunks (default 0.02)")
 args = parser.parse_args()
 
 with FakeArena(http2=args.http2) as arena:
-    print(f"fake arena at {arena.url}", flush=True)
+    if args.trickle:
+        arena.standing_reply = Reply.trickle("x" * args.trickle, delay=args.delay)
+    print(f"fake arena at: {arena.url}", flush=True)
+    print(f"auth cookie: {arena.auth_cookie_value}", flush=True)
     print("models.json for it:", json.dumps({m["publicName"]: m["id"] for m in arena.models}), flush=True)
     try:
         threading.Event().wait()

@@ -89,6 +89,8 @@ class FakeArena:
         self._initial_models = copy.deepcopy(models) if models is not None else default_models()
         self.models: list[dict[str, Any]] = copy.deepcopy(self._initial_models)
         self.challenge = False
+        #: answers every request when the queue is empty (instead of the echo); for benchmarks
+        self.standing_reply: Reply | None = None
         self.recaptcha = RecaptchaStandIn()
         self.auth_cookie_value = _make_auth_value()
         self.page_loads = 0
@@ -280,7 +282,9 @@ class FakeArena:
 
     def _next_reply(self) -> Reply | None:
         with self._lock:
-            return self._queue.popleft() if self._queue else None
+            if self._queue:
+                return self._queue.popleft()
+        return copy.deepcopy(self.standing_reply) if self.standing_reply is not None else None
 
     def _note_disconnect(self) -> None:
         with self._lock:
