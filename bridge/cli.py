@@ -46,7 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     cli = {k: getattr(args, k) for k in ("host", "port", "arena_url", "profile_dir")}
-    asyncio.run(serve(settings, cli=cli))
+    ready = lambda: print(f"lmarena-bridge is serving the OpenAI API at {settings.base_url}", flush=True)  # noqa: E731
+    asyncio.run(serve(settings, cli=cli, on_ready=ready))
 
 
 def cmd_login(args: argparse.Namespace) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import uvicorn
@@ -38,7 +37,10 @@ async def check_browser(settings: Settings) -> None:
         )
 
 
-async def serve(settings: Settings, *, cli: Mapping[str, Any] | None = None) -> None:
+async def serve(
+    settings: Settings, *, cli: Mapping[str, Any] | None = None, on_ready: Callable[[], None] = lambda: None
+) -> None:
+    """Serve until a signal; `on_ready` is called once the server listens."""
     await check_browser(settings)
     app = create_app(settings, cli=cli)
     config = uvicorn.Config(
@@ -50,15 +52,14 @@ async def serve(settings: Settings, *, cli: Mapping[str, Any] | None = None) -> 
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    announce = asyncio.create_task(_announce(server, settings))
+    announce = asyncio.create_task(_when_started(server, on_ready))
     try:
         await server.serve()
     finally:
         announce.cancel()
 
 
-async def _announce(server: uvicorn.Server, settings: Settings) -> None:
+async def _when_started(server: uvicorn.Server, on_ready: Callable[[], None]) -> None:
     while not server.started:
         await asyncio.sleep(0.05)
-    print(f"lmarena-bridge is serving the OpenAI API at {settings.base_url}", flush=True)
-    sys.stdout.flush()
+    on_ready()

@@ -37,3 +37,7 @@ def test_missing_browser_is_one_line_saying_how_to_install_one(tmp_path):
     assert result.stderr.count("\n") == 1
     assert "browser_executable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_prints_the_base_url_once_it_listens(bridge):
+    assert f"lmarena-bridge is serving the OpenAI API at http://127.0.0.1:{bridge.port}/v1" in bridge.log()
