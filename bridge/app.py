@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from browser import ArenaPage, LaunchOptions
-from browser.errors import BrowserError
 
 from .api import public, v1
 from .chat import ChatService
@@ -54,7 +53,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        starting = asyncio.create_task(_start_browser(page), name="browser-start")
+        starting = asyncio.create_task(page.start_until_up(), name="browser-start")
         log.info("arena protocol: %s", describe_protocol(settings.protocol))
         update_check = start_update_check(settings)
         app.state.model_updater.start(settings)
@@ -62,6 +61,7 @@ def create_app(
             yield
         finally:
             starting.cancel()
+            await asyncio.wait({starting})
             app.state.model_updater.stop()
             if update_check is not None:
                 update_check.cancel()
@@ -82,16 +82,14 @@ def create_app(
     app.include_router(internal)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=lambda: app.state.config.current().max_request_bytes)
-    app.add_middleware(ApiKeyGuard, api_key=lambda: app.state.config.current().api_key)
+    app.add_middleware(
+        ApiKeyGuard,
+        api_key=lambda: app.state.config.current().api_key,
+        bound_to=lambda: settings.host,
+    )
     return app
 
 
-async def _start_browser(page: ArenaPage) -> None:
-    try:
-        await page.start()
-    except BrowserError as exc:
-        page.state, page.detail = "browser_crashed", str(exc)
-        log.error("the browser did not start: %s", exc)
 
 
 def _render(error: BridgeError) -> JSONResponse:

@@ -22,9 +22,9 @@ from browser import ArenaPage
 from browser.errors import LaunchFailed, PageGone, ProfileInUse
 
 from . import remote
-from .cli import CommandError
 from .config import Settings
-from .jsonc import atomic_write_text, set_values
+from .jsonc import append_to_list, atomic_write_text, set_values
+from .errors import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,9 @@ def _append_to_pool(path: Path, text: str, model: str, entry: dict[str, Any]) ->
         raise ValueError(f"the entry of {model!r} must be an object or a list of objects")
     same = [i for i, e in enumerate(pool) if isinstance(e, dict)
             and (e.get("session_id"), e.get("message_id")) == (entry["session_id"], entry["message_id"])]
-    if same:
-        pool[same[0]] = entry
-    else:
-        pool.append(entry)
+    if not same:
+        return append_to_list(text, model, entry), len(pool) + 1
+    if pool[same[0]] == entry:
+        return text, len(pool)
+    pool[same[0]] = entry  # the same ids captured in another mode: that entry is rewritten
     return set_values(text, {model: pool}), len(pool)

@@ -114,7 +114,7 @@ class ChatService:
         with a freshly built request (new ids; page.js mints a new token).
         """
         request = self.build(body, settings)
-        async with self.limiter.slot():
+        async with self.limiter.slot(wait=settings.stream_response_timeout_seconds):
             for attempt in range(1, TOKEN_ATTEMPTS + 1):
                 started = False
                 stream = self.page.stream(request, timeout=settings.stream_response_timeout_seconds)

@@ -12,19 +12,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from browser.arena import DEFAULT_ARENA_URL
 from browser.errors import BrowserError
 
 from .config import ConfigError, Settings, load_settings
+from .errors import CommandError
 
 log = logging.getLogger(__name__)
-
-
-class CommandError(Exception):
-    """An expected failure: printed as one line, exit status `.status`."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -46,6 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     cli = {k: getattr(args, k) for k in ("host", "port", "arena_url", "profile_dir")}
+    cli["headless"] = False if args.headed else None
     ready = lambda: print(f"lmarena-bridge is serving the OpenAI API at {settings.base_url}", flush=True)  # noqa: E731
     asyncio.run(serve(settings, cli=cli, on_ready=ready))
 
@@ -116,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         subs[name] = sub
     for name in ("serve", "login", "capture", "models", "import-cookies"):
         subs[name].add_argument("--profile-dir", dest="profile_dir", help="browser profile folder")
-        subs[name].add_argument("--arena-url", dest="arena_url", help="arena site (default https://lmarena.ai)")
+        subs[name].add_argument("--arena-url", dest="arena_url", help=f"arena site (default {DEFAULT_ARENA_URL})")
     serve = subs["serve"]
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 5102)")

@@ -24,8 +24,8 @@ from browser.errors import ProfileInUse
 from browser.launcher import launch_context
 
 from .app import launch_options
-from .cli import CommandError
 from .config import Settings
+from .errors import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,12 @@ async def import_cookies(settings: Settings, file: str | Path) -> str:
     """Add the file's arena cookies to the profile; report whether the arena auth cookie is there."""
     cookies = read_cookie_file(file)
     now = time.time()
-    wanted = [c for c in cookies if arena.is_arena_cookie_domain(cookie_host(c), settings.arena_url)]
+    # Cloudflare's cookies belong to the machine that got them (user agent, address) and the
+    # profile keeps its own: they are never imported.
+    wanted = [
+        c for c in cookies
+        if arena.is_arena_cookie_domain(cookie_host(c), settings.arena_url) and c["name"] not in arena.CLOUDFLARE_COOKIES
+    ]
     fresh = [c for c in wanted if c["expires"] > now]
     if not fresh:
         sites = ", ".join(sorted({urlsplit(settings.arena_url).hostname or "", *arena.ARENA_COOKIE_SITES}))

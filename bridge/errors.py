@@ -17,6 +17,7 @@
     └── ClientGone               499 client_closed         client_closed_request (nobody reads it)
 
 `from_browser()` is the one place where browser-side failures become these.
+`CommandError` is the CLI's: an expected failure printed as one line.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ from browser.errors import (
     PageNotReady,
     StreamTimeout,
 )
+
+
+class CommandError(Exception):
+    """An expected failure of a CLI command: printed as one line, exit status `.status`."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class BridgeError(Exception):

@@ -1,19 +1,44 @@
-"""Pure ASGI guards that answer before any route work: the API key, then the body size.
+"""Pure ASGI guards that answer before any route work: who may call, then the body size.
 
-Both run before the body is parsed, so an unauthenticated or oversized request never
-costs a JSON parse, and the answer is OpenAI's error envelope.
+They run before the body is parsed, so a refused or oversized request never costs a
+JSON parse, and the answer is OpenAI's error envelope. Besides the API key, a bridge on
+a loopback address only answers requests addressed to a loopback name (a web page that
+rebinds its own domain to 127.0.0.1 cannot drive it), and /internal/* never answers a
+request a browser page sent (one with an Origin header).
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
 
-from .errors import AuthenticationFailed, BridgeError, RequestTooLarge
+from .errors import AuthenticationFailed, BridgeError, NotLoopback, RequestTooLarge
 
 PROTECTED_PREFIXES = ("/v1/", "/internal/")
+
+
+def _header(scope: dict[str, Any], wanted: bytes) -> str | None:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def _is_loopback(name: str) -> bool:
+    try:
+        return name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _hostname(host: str) -> str:
+    """`[::1]:5102` -> `::1`; `localhost:5102` -> `localhost`."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 async def send_error(send: Any, error: BridgeError) -> None:
@@ -33,14 +58,20 @@ def _bearer(scope: dict[str, Any]) -> bytes:
 
 
 class ApiKeyGuard:
-    """When `api_key` is set, /v1/* and /internal/* need `Authorization: Bearer <api_key>`."""
+    """When `api_key` is set, /v1/* and /internal/* need `Authorization: Bearer <api_key>`;
+    without one, a loopback-bound bridge needs a loopback Host."""
 
-    def __init__(self, app: Any, api_key: Callable[[], str]) -> None:
+    def __init__(self, app: Any, api_key: Callable[[], str], bound_to: Callable[[], str]) -> None:
         self.app = app
         self.api_key = api_key
+        self.bound_to = bound_to
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith(PROTECTED_PREFIXES):
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                await send_error(send, refusal)
+                return
             expected = self.api_key()
             if expected and not hmac.compare_digest(_bearer(scope), expected.encode()):
                 await send_error(send, AuthenticationFailed(
@@ -49,6 +80,17 @@ class ApiKeyGuard:
                 ))
                 return
         await self.app(scope, receive, send)
+
+    def _refusal(self, scope: dict[str, Any]) -> BridgeError | None:
+        if scope["path"].startswith("/internal/") and _header(scope, b"origin") is not None:
+            return NotLoopback("/internal/* is for the lmarena-bridge CLI, not for web pages")
+        host = _hostname(_header(scope, b"host") or "")
+        if not self.api_key() and _is_loopback(self.bound_to()) and not _is_loopback(host):
+            return NotLoopback(
+                f"this bridge listens on loopback and answers only requests to localhost, not to {host!r}; "
+                "to serve other names, set host and an api_key"
+            )
+        return None
 
 
 class BodySizeLimit:

@@ -68,8 +68,12 @@ class ImageService:
         if body.size:
             log.debug("size %s requested; the arena picks the size itself", body.size)
         results = await asyncio.gather(
-            *(self._one(model, body.prompt, body.response_format, settings) for _ in range(body.n))
+            *(self._one(model, body.prompt, body.response_format, settings) for _ in range(body.n)),
+            return_exceptions=True,
         )
+        unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, BridgeError)]
+        if unexpected:
+            raise unexpected[0]
         images = [r for r in results if not isinstance(r, BridgeError)]
         failures = [r for r in results if isinstance(r, BridgeError)]
         if not images:

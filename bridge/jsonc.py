@@ -225,6 +225,62 @@ def set_values(text: str, values: dict[str, object]) -> str:
     return "".join(out)
 
 
+def _list_elements(text: str, start: int) -> tuple[list[tuple[int, int]], int | None, int]:
+    """The (start, end) of each element of the list at `start`, its trailing comma, and its ']'."""
+    p = _Parser(text)
+    k = next(i for i, t in enumerate(p.toks) if t.start == start)
+    elements, trailing = [], None
+    k += 1
+    while p.toks[k].kind != "]":
+        end = p.value(k)
+        elements.append((p.toks[k].start, p.toks[end - 1].end))
+        trailing = p.toks[end].start if p.toks[end].kind == "," else None
+        k = end + (trailing is not None)
+    return elements, trailing, p.toks[k].start
+
+
+def append_to_list(text: str, key: str, value: object) -> str:
+    """`text` with `value` appended to the list held by top-level `key`, every other byte kept.
+
+    An object held there (not in a list) becomes a list of that object and `value`, its own
+    text and comments kept; a missing key is added holding `[value]`.
+    """
+    open_pos, _, members = _parse_object(text)
+    member = next((m for m in members if m.name == key), None)
+    if member is None:
+        return set_values(text, {key: [value]})
+    nl = "\r\n" if "\r\n" in text else "\n"
+    outer = _line_indent(text, member.key_start) or ""
+    unit = outer or "  "
+    if text[member.value_start] != "[":
+        inner = outer + unit
+        new = _encode(value, inner, unit, nl, True)
+        old = text[member.value_start:member.value_end]
+        wrapped = f"[{nl}{inner}{old},{nl}{inner}{new}{nl}{outer}]"
+        return text[:member.value_start] + wrapped + text[member.value_end:]
+    elements, trailing, close = _list_elements(text, member.value_start)
+    if not elements:
+        inner = outer + unit
+        return text[:member.value_start] + f"[{nl}{inner}{_encode(value, inner, unit, nl, True)}{nl}{outer}]" + \
+            text[close + 1:]
+    last_start, last_end = elements[-1]
+    if "\n" not in text[member.value_start:close]:  # a one-line list stays on one line
+        new = _encode(value, "", unit, nl, False)
+        at = trailing + 1 if trailing is not None else last_end
+        return text[:at] + (f" {new}," if trailing is not None else f", {new}") + text[at:]
+    line_start = text.rfind("\n", 0, last_start) + 1
+    inner = text[line_start:last_start][: len(text[line_start:last_start]) - len(text[line_start:last_start].lstrip())]
+    new = _encode(value, inner, unit, nl, "\n" in text[last_start:last_end])
+    after = trailing + 1 if trailing is not None else last_end
+    eol = text.find("\n", after)
+    eol = eol - 1 if eol > 0 and text[eol - 1] == "\r" else eol
+    rest = text[after:eol] if 0 <= eol < close else None
+    at = eol if rest is not None and (not rest.strip() or rest.strip().startswith("//")) else after
+    comma = "" if trailing is not None else ","
+    tail = "," if trailing is not None else ""
+    return text[:after] + comma + text[after:at] + f"{nl}{inner}{new}{tail}" + text[at:]
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write `text` (utf-8, newlines untranslated) to `path` via a temp file in the same directory,
     fsync and os.replace. Keeps the existing file's permission bits (new files get 0o644); writes

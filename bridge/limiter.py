@@ -20,8 +20,8 @@ class Limiter:
         self._slots = asyncio.Semaphore(max_active)
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one of `max_active` slots for the duration of the block."""
+    async def slot(self, wait: float | None = None) -> AsyncIterator[None]:
+        """Hold one of `max_active` slots for the block, waiting at most `wait` seconds for one."""
         if self._slots.locked() and self.waiting >= self.max_waiting:
             raise RateLimited(
                 f"{self.active} arena requests are running and {self.waiting} are waiting "
@@ -31,7 +31,14 @@ class Limiter:
             )
         self.waiting += 1
         try:
-            await self._slots.acquire()
+            async with asyncio.timeout(wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise RateLimited(
+                f"no arena request slot came free within {wait:g} s (max_concurrent_requests); retry later",
+                code="queue_full",
+                retry_after=QUEUE_FULL_RETRY_AFTER,
+            ) from None
         finally:
             self.waiting -= 1
         self.active += 1

@@ -20,8 +20,8 @@ from browser.errors import LaunchFailed, ProfileInUse
 from browser.launcher import launch_context
 from browser.profile import profile_holder
 
-from .cli import CommandError
 from .config import Settings
+from .errors import CommandError
 
 log = logging.getLogger(__name__)
 

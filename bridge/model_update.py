@@ -24,10 +24,10 @@ from browser.driver import LOGGED_OUT, READY
 from browser.errors import BrowserError, ProfileInUse
 
 from . import remote
-from .cli import CommandError
 from .config import Settings
 from .jsonc import atomic_write_text, update_file
 from .models import IMAGE_SUFFIX, Model, ModelRegistry
+from .errors import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,10 @@ def new_entries(existing: Mapping[str, Any], models: Iterable[Mapping[str, Any]]
 def write_model_files(settings: Settings, models: list[dict[str, Any]]) -> list[str]:
     """Write available_models.json and add new names to models.json; the names added."""
     path = settings.models_path
-    atomic_write_text(settings.available_models_path, json.dumps(models, indent=2, ensure_ascii=False) + "\n")
+    try:
+        atomic_write_text(settings.available_models_path, json.dumps(models, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise ModelFileError(f"could not write {settings.available_models_path}: {exc}") from exc
     try:
         text = path.read_text("utf-8-sig") if path.exists() else "{}"
         existing = json5.loads(text)

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from .cli import CommandError
 from .config import Settings
+from .errors import CommandError
 
 log = logging.getLogger(__name__)
 

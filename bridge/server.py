@@ -16,14 +16,13 @@ from browser.profile import profile_holder
 
 from .app import create_app
 from .config import Settings
+from .errors import CommandError
 
 log = logging.getLogger(__name__)
 
 
 async def check_browser(settings: Settings) -> None:
     """Fail fast, in one line, when no browser can be launched or the profile is taken."""
-    from .cli import CommandError
-
     async with async_playwright() as playwright:
         try:
             find_browser(settings.browser_executable or None, playwright, headless=settings.headless)

@@ -59,7 +59,6 @@ CHALLENGE_MARKERS = ("<title>Just a moment...</title>", "Enable JavaScript and c
 # Stream lines: `<side><type>:<json>`, sometimes wrapped as `data: ...`.
 STREAM_LINE_RE = re.compile(r"^([ab])([0-9a-z]):(.*)$", re.DOTALL)
 SSE_WRAPPER = "data: "
-SIDE_A, SIDE_B = "a", "b"
 TYPE_TEXT, TYPE_REASONING, TYPE_DATA, TYPE_ERROR, TYPE_FINISH = "0", "g", "2", "3", "d"
 FINISH_REASONS = {"stop": "stop", "length": "length", "content-filter": "content_filter"}
 

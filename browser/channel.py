@@ -9,6 +9,7 @@ answer stream runs through them once per chunk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from .errors import PageGone
 log = logging.getLogger(__name__)
 
 BINDING = "__lmbReport"
+CALL_TIMEOUT = 15.0  # one round trip to a page that should answer at once
 Report = Callable[[str, str, Any], None]
 
 
@@ -48,16 +50,24 @@ class PageChannel:
         except (KeyError, ValueError):
             log.debug("unreadable report from the page: %.200r", params.get("payload"))
             return
-        for request_id, kind, payload in batch:
-            self._on_report(request_id, kind, payload)
+        if not isinstance(batch, list):
+            return
+        for item in batch:  # the page's own scripts could call the binding too: take only our shape
+            if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str):
+                self._on_report(*item)
 
-    async def call(self, function: str, *args: Any) -> Any:
+    async def call(self, function: str, *args: Any, timeout: float = CALL_TIMEOUT) -> Any:
         """Call `window.__lmb.<function>(...args)` in the page; PageGone if it cannot."""
         expression = f"window.__lmb && window.__lmb.{function}(...{json.dumps(args)})"
         try:
-            result = await self._session.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+            async with asyncio.timeout(timeout):
+                result = await self._session.send(
+                    "Runtime.evaluate", {"expression": expression, "returnByValue": True}
+                )
         except PlaywrightError as exc:
             raise PageGone(f"the arena page is not answering: {exc.message.splitlines()[0]}") from exc
+        except TimeoutError as exc:
+            raise PageGone(f"the arena page did not answer within {timeout:g} s") from exc
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
             raise PageGone(f"the page script failed: {details.get('exception', {}).get('description', details)}")

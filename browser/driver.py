@@ -23,7 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from . import arena
 from .capture import REPORT_ID, RetryCapture
-from .channel import PageChannel
+from .channel import CALL_TIMEOUT, PageChannel
 from .capture import init_script as capture_init_script
 from .errors import (
     ArenaFailure,
@@ -53,6 +53,7 @@ NOT_READY_MESSAGES = {
     CRASHED: "the browser crashed; the bridge is reopening it",
 }
 WATCH_INTERVAL = 2.0
+START_RETRY_FIRST, START_RETRY_MAX = 5.0, 60.0
 CHALLENGE_RELOAD_EVERY = 15.0
 NAVIGATION_TIMEOUT_MS = 60_000
 FRESH_PAGE_JS = """async () => {
@@ -83,8 +84,25 @@ class ArenaPage:
 
     # -- life cycle -------------------------------------------------------
 
+    async def start_until_up(self) -> None:
+        """start(), retried with a growing pause while it fails; the state says why meanwhile."""
+        pause = START_RETRY_FIRST
+        while True:
+            try:
+                await self.start()
+                return
+            except BrowserError as exc:
+                why = str(exc)
+            except Exception as exc:  # a bug or an OS error: say it, keep trying
+                log.exception("starting the browser failed")
+                why = f"{type(exc).__name__}: {exc}"
+            self._set_state(CRASHED, f"the browser did not start ({why}); retrying in {pause:.0f} s")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, START_RETRY_MAX)
+
     async def start(self) -> None:
         """Launch the browser and open the arena; raises BrowserError if it cannot."""
+        self._closing = False
         self._playwright = await async_playwright().start()
         try:
             await self._launch()
@@ -155,11 +173,15 @@ class ArenaPage:
         if page is None or page.is_closed():
             return self.state
         try:
-            title = await page.title()
-            injected = await page.evaluate("() => Boolean(window.__lmb)")
-            names = [c["name"] for c in await page.context.cookies(page.url)]
+            async with asyncio.timeout(CALL_TIMEOUT):
+                title = await page.title()
+                injected = await page.evaluate("() => Boolean(window.__lmb)")
+                names = [c["name"] for c in await page.context.cookies(page.url)]
         except PlaywrightError as exc:
             self._set_state(STARTING, f"page not answering: {exc.message.splitlines()[0]}")
+            return self.state
+        except TimeoutError:
+            self._set_state(STARTING, f"page not answering within {CALL_TIMEOUT:g} s")
             return self.state
         if arena.is_challenge_title(title):
             self._set_state(CHALLENGE, "Cloudflare challenge page")
@@ -190,6 +212,8 @@ class ArenaPage:
                         await self.reload()
             except (PlaywrightError, BrowserError) as exc:
                 log.warning("arena page watch: %s", str(exc).splitlines()[0])
+            except Exception:  # never let recovery stop for good
+                log.exception("arena page watch failed; it keeps watching")
 
     async def reload(self) -> None:
         if self._page is not None and not self._page.is_closed():
@@ -250,9 +274,15 @@ class ArenaPage:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _not_ready(self) -> PageNotReady:
+        message = NOT_READY_MESSAGES.get(self.state, self.detail)
+        if self.state == CRASHED and self.detail:
+            message = f"{message}: {self.detail}"
+        return PageNotReady(self.state, message)
+
     def _ready_page(self) -> Page:
         if self.state not in (READY, LOGGED_OUT) or self._page is None:
-            raise PageNotReady(self.state, NOT_READY_MESSAGES.get(self.state, self.detail))
+            raise self._not_ready()
         return self._page
 
     async def stream(self, request: arena.ArenaRequest, *, timeout: float) -> AsyncIterator[Event]:
@@ -266,7 +296,9 @@ class ArenaPage:
         self._streams[request_id] = queue
         finished = False
         try:
-            await channel.call("start", request_id, request.to_page())
+            if not await channel.call("start", request_id, request.to_page()):
+                self._spawn(self.reload())
+                raise PageGone("the bridge's page script is missing from the arena page; it is reloading the page")
             head = await _expect(queue, timeout, "head")
             status, headers = int(head["status"]), head.get("headers") or {}
             if not 200 <= status < 300:
@@ -332,14 +364,14 @@ class ArenaPage:
         Only the page's own requests count, never the bridge's (see capture.py).
         """
         if self._context is None:
-            raise PageNotReady(self.state, NOT_READY_MESSAGES.get(self.state, self.detail))
+            raise self._not_ready()
         return await self._capture.wait(timeout)
 
     async def download(self, url: str, *, timeout: float) -> bytes:
         """GET `url` (relative to the page) with the browser context's cookies; the body's bytes."""
         context = self._context
         if context is None:
-            raise PageNotReady(self.state, NOT_READY_MESSAGES.get(self.state, self.detail))
+            raise self._not_ready()
         absolute = urljoin(self._page.url if self._page is not None else self.url, url)
         try:
             response = await context.request.get(absolute, timeout=timeout * 1000)

@@ -176,8 +176,5 @@
       if (controller) controller.abort();
       return Boolean(controller);
     },
-    inflight() {
-      return controllers.size;
-    },
   };
 })();

@@ -8,6 +8,7 @@ create one; so the bridge also holds an advisory lock of its own
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 try:
@@ -24,7 +25,7 @@ def _singleton_holder(profile_dir: Path) -> str | None:
     except OSError:
         return None
     host, _, pid = target.rpartition("-")
-    if not pid.isdigit():
+    if not pid.isdigit() or host != socket.gethostname():  # another machine's lock (a copied profile)
         return None
     try:
         os.kill(int(pid), 0)

@@ -49,6 +49,8 @@ def extension_json(value: str, *, auth: bool = True) -> str:
          "sameSite": "no_restriction", "secure": True, "session": False, "expirationDate": expiry, "value": "g"},
         {"domain": ".lmarena.ai", "hostOnly": False, "httpOnly": True, "name": "cf_clearance", "path": "/",
          "sameSite": "no_restriction", "secure": True, "session": False, "expirationDate": expiry, "value": "cf"},
+        {"domain": ".lmarena.ai", "hostOnly": False, "httpOnly": False, "name": "arena-theme", "path": "/",
+         "sameSite": "lax", "secure": True, "session": False, "expirationDate": expiry, "value": "dark"},
     ]
     if auth:
         cookies.append({"domain": "127.0.0.1", "hostOnly": True, "httpOnly": False, "name": AUTH_COOKIE,
@@ -108,6 +110,14 @@ def test_cookies_of_other_sites_stay_out_of_the_profile(tmp_path, login_arena):
     assert import_cookies(file, profile, login_arena.url).returncode == 0
     domains = {c["domain"] for c in profile_cookies(profile)}
     assert domains == {"127.0.0.1", ".lmarena.ai"}
+
+
+def test_cloudflare_cookies_are_never_imported_over_the_profiles_own(tmp_path, login_arena):
+    file, profile = tmp_path / "cookies.json", tmp_path / "profile"
+    file.write_text(extension_json(login_arena.auth_cookie_value))
+    assert import_cookies(file, profile, login_arena.url).returncode == 0
+    names = {c["name"] for c in profile_cookies(profile)}
+    assert "arena-theme" in names and "cf_clearance" not in names
 
 
 def test_an_export_without_the_auth_cookie_fails_and_says_which_cookie_is_missing(tmp_path, login_arena):

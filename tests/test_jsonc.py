@@ -10,7 +10,7 @@ import json5
 import pytest
 
 from bridge import jsonc
-from bridge.jsonc import atomic_write_text, set_values, update_file
+from bridge.jsonc import append_to_list, atomic_write_text, set_values, update_file
 
 CONFIG = """\
 // LMArena Bridge configuration
@@ -345,3 +345,27 @@ if st is not None:
             inside_replaced_value = comment == "// inside" and "models" in values
             if comment in doc and not inside_replaced_value:
                 assert comment in new
+
+
+def test_appending_to_a_pool_keeps_the_comments_inside_it():
+    text = '{\n  "m": [\n    {"a": 1}, // first\n    /* keep */ {"a": 2} // last\n  ],\n}\n'
+    out = append_to_list(text, "m", {"a": 3})
+    assert json5.loads(out)["m"] == [{"a": 1}, {"a": 2}, {"a": 3}]
+    for comment in ("// first", "/* keep */", "// last"):
+        assert comment in out
+    assert out.startswith(text[: text.index(" // last")])
+
+
+def test_appending_to_an_old_single_object_turns_it_into_a_list_keeping_its_text():
+    text = '{\n  "m": {"a": 1 /* mine */}, // old style\n}\n'
+    out = append_to_list(text, "m", {"a": 2})
+    assert json5.loads(out)["m"] == [{"a": 1}, {"a": 2}]
+    assert '{"a": 1 /* mine */}' in out and "// old style" in out
+
+
+def test_appending_to_a_missing_key_adds_a_one_element_list():
+    assert json5.loads(append_to_list('{"x": 1}', "m", 5)) == {"x": 1, "m": [5]}
+
+
+def test_appending_to_a_one_line_list_stays_on_its_line():
+    assert append_to_list('{"m": [1, 2]}', "m", 3) == '{"m": [1, 2, 3]}'

@@ -358,3 +358,17 @@ def test_the_api_key_is_checked_before_the_body_is_parsed(bridge, arena):
                           headers={"content-type": "application/json"})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a_request_to_another_host_name_is_refused_without_an_api_key(bridge, arena):
+    """A web page that rebinds its own domain to 127.0.0.1 cannot drive the bridge."""
+    response = httpx.get(f"{bridge.url}/v1/models", headers={"host": "attacker.example"}, timeout=10)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "loopback_only"
+
+
+def test_a_web_page_cannot_post_to_internal(bridge, arena):
+    response = httpx.post(f"{bridge.url}/internal/models/refresh", headers={"origin": "https://attacker.example"},
+                          timeout=10)
+    assert response.status_code == 403
+    assert arena.requests == []
