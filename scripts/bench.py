@@ -126,7 +126,21 @@ async def direct_stream(client: httpx.AsyncClient, arena: FakeArenaProcess, resu
         result.errors += 1
 
 
-async def bridge_stream(client: openai.AsyncOpenAI, result: Result) -> None:
+async def bridge_stream(client: httpx.AsyncClient, url: str, result: Result) -> None:
+    """The bridge's SSE read with the same HTTP client as the direct path."""
+    clock = result.chunk_clock()
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "bench"}], "stream": True}
+    try:
+        async with client.stream("POST", url, json=body) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
+                    clock.chunk()
+    except (httpx.HTTPError, KeyError, IndexError):
+        result.errors += 1
+
+
+async def sdk_stream(client: openai.AsyncOpenAI, result: Result) -> None:
+    """The bridge through the official openai SDK (--sdk)."""
     clock = result.chunk_clock()
     try:
         stream = await client.chat.completions.create(
@@ -181,17 +195,21 @@ class MemoryWatch:
         self._thread.join()
 
 
-async def bench(arena: FakeArenaProcess, bridge: BridgeProcess, levels: list[int], rounds: int) -> list[str]:
+async def bench(arena: FakeArenaProcess, bridge: BridgeProcess, levels: list[int], rounds: int,
+                sdk: bool = False) -> list[str]:
     lines = []
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(http2=True, verify=False, timeout=60, limits=limits,
                                  cookies={"arena-auth-prod-v1": arena.cookie}) as direct, \
+            httpx.AsyncClient(timeout=60, limits=limits) as plain, \
             openai.AsyncOpenAI(base_url=f"{bridge.url}/v1", api_key="x", max_retries=0, timeout=60,
                                http_client=openai.DefaultAsyncHttpxClient(limits=limits)) as client:
-        await run_rounds("warm-up", 4, 1, lambda r: bridge_stream(client, r))
+        chat_url = f"{bridge.url}/v1/chat/completions"
+        through_bridge = (lambda r: sdk_stream(client, r)) if sdk else (lambda r: bridge_stream(plain, chat_url, r))
+        await run_rounds("warm-up", 4, 1, through_bridge)
         for level in levels:
             lines.append(await run_rounds("direct", level, rounds, lambda r: direct_stream(direct, arena, r)))
-            lines.append(await run_rounds("bridge", level, rounds, lambda r: bridge_stream(client, r)))
+            lines.append(await run_rounds("bridge", level, rounds, through_bridge))
             print(lines[-2], lines[-1], sep="\n", flush=True)
     return lines
 
@@ -201,6 +219,7 @@ def main() -> None:
     parser.add_argument("--browser", default=None, help="Chromium executable (default: the bridge's choice)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sdk", action="store_true", help="read the bridge with the openai SDK instead of httpx")
     args = parser.parse_args()
     arena = FakeArenaProcess()
     with tempfile.TemporaryDirectory() as folder:
@@ -214,7 +233,7 @@ def main() -> None:
                 idle = memory.now()
                 print(f"browser: {args.browser or 'default'}; answer: {CHUNKS} chunks, "
                       f"{CHUNK_DELAY * 1000:.0f} ms apart; {args.rounds} rounds per level", flush=True)
-                asyncio.run(bench(arena, bridge, args.concurrency, args.rounds))
+                asyncio.run(bench(arena, bridge, args.concurrency, args.rounds, args.sdk))
             print(f"memory (server + Chromium, PSS): idle {idle:.0f} MB, peak {memory.peak:.0f} MB")
         finally:
             bridge.stop()
