@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -20,6 +20,21 @@ from .schemas import ChatCompletionRequest
 
 T = TypeVar("T")
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class EventStream(StreamingResponse):
+    """SSE that always closes the arena stream, even when the client leaves before the first
+    chunk is sent (the body generator then never starts, so its own `finally` never runs)."""
+
+    def __init__(self, body: AsyncIterator[bytes], events: AsyncGenerator[Any, None]) -> None:
+        super().__init__(body, media_type="text/event-stream", headers=STREAM_HEADERS)
+        self._events = events
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._events.aclose()
 
 
 v1 = APIRouter(prefix="/v1")
@@ -50,9 +65,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
         raise
     completion = Completion(body.model)
     if body.stream:
-        return StreamingResponse(
-            stream_chunks(completion, first, events), media_type="text/event-stream", headers=STREAM_HEADERS
-        )
+        return EventStream(stream_chunks(completion, first, events), events)
     prompt = "".join(m.content if isinstance(m.content, str) else "" for m in body.messages)
     return JSONResponse(await unless_disconnected(request, collect(completion, first, events, prompt)))
 

@@ -19,22 +19,14 @@ from urllib.parse import urljoin
 
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from . import arena
 from .capture import REPORT_ID, RetryCapture
-from .channel import CALL_TIMEOUT, PageChannel
 from .capture import init_script as capture_init_script
-from .errors import (
-    ArenaFailure,
-    BrowserError,
-    FailureKind,
-    FetchFailed,
-    PageGone,
-    PageNotReady,
-    StreamTimeout,
-)
+from .channel import CALL_TIMEOUT, PageChannel
+from .errors import BrowserError, FailureKind, PageGone, PageNotReady
 from .launcher import LaunchOptions, launch_context
+from .reports import download, expect_report, next_report, read_body
 from .stream import Event, Finish, StreamParser
 
 log = logging.getLogger(__name__)
@@ -299,17 +291,17 @@ class ArenaPage:
             if not await channel.call("start", request_id, request.to_page()):
                 self._spawn(self.reload())
                 raise PageGone("the bridge's page script is missing from the arena page; it is reloading the page")
-            head = await _expect(queue, timeout, "head")
+            head = await expect_report(queue, timeout, "head")
             status, headers = int(head["status"]), head.get("headers") or {}
             if not 200 <= status < 300:
                 finished = True
-                failure = arena.classify_failure(status, headers, await _read_body(queue, timeout))
+                failure = arena.classify_failure(status, headers, await read_body(queue, timeout))
                 if failure.kind is FailureKind.CHALLENGE:
                     self.note_challenge()
                 raise failure
             parser = StreamParser()
             while True:
-                kind, payload = await _next(queue, timeout)
+                kind, payload = await next_report(queue, timeout)
                 if kind == "done":
                     finished = True
                     return
@@ -369,56 +361,7 @@ class ArenaPage:
 
     async def download(self, url: str, *, timeout: float) -> bytes:
         """GET `url` (relative to the page) with the browser context's cookies; the body's bytes."""
-        context = self._context
-        if context is None:
+        if self._context is None:
             raise self._not_ready()
-        absolute = urljoin(self._page.url if self._page is not None else self.url, url)
-        try:
-            response = await context.request.get(absolute, timeout=timeout * 1000)
-        except PlaywrightTimeoutError as exc:
-            raise StreamTimeout(timeout) from exc
-        except PlaywrightError as exc:
-            raise FetchFailed(f"could not download {absolute}: {exc.message.splitlines()[0]}") from exc
-        try:
-            if not response.ok:
-                raise FetchFailed(f"downloading {absolute} answered HTTP {response.status}")
-            return await response.body()
-        except PlaywrightError as exc:
-            raise FetchFailed(f"could not download {absolute}: {exc.message.splitlines()[0]}") from exc
-        finally:
-            try:
-                await response.dispose()
-            except PlaywrightError:
-                log.debug("download of %s: response already disposed", absolute)
-
-
-async def _next(queue: asyncio.Queue[tuple[str, Any]], timeout: float) -> tuple[str, Any]:
-    try:
-        async with asyncio.timeout(timeout):
-            kind, payload = await queue.get()
-    except TimeoutError:
-        raise StreamTimeout(timeout) from None
-    if kind == "gone":
-        raise payload
-    if kind == "error":
-        raise FetchFailed(f"the arena connection failed: {payload.get('message', payload)}")
-    if kind == "recaptcha":
-        message = payload.get("message") if isinstance(payload, dict) else payload
-        raise ArenaFailure(FailureKind.RECAPTCHA, f"no reCAPTCHA token could be minted in the page: {message}")
-    return kind, payload
-
-
-async def _expect(queue: asyncio.Queue[tuple[str, Any]], timeout: float, wanted: str) -> Any:
-    kind, payload = await _next(queue, timeout)
-    if kind != wanted:
-        raise FetchFailed(f"page script sent {kind!r} before {wanted!r}")
-    return payload
-
-
-async def _read_body(queue: asyncio.Queue[tuple[str, Any]], timeout: float) -> str:
-    lines: list[str] = []
-    while True:
-        kind, payload = await _next(queue, timeout)
-        if kind == "done":
-            return "\n".join(lines)
-        lines.extend(payload)
+        base = self._page.url if self._page is not None else self.url
+        return await download(self._context, urljoin(base, url), timeout=timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from pathlib import Path
 
 import json5
 import pytest

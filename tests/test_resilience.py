@@ -6,7 +6,6 @@ import json
 import signal
 import sqlite3
 import threading
-import time
 
 import httpx
 import psutil
