@@ -120,11 +120,7 @@ class SessionPicker:
                 return self._from_pool(pool, settings, model)  # the 400 that says to capture
             log.debug("no usable ids for %r in %s: using the create-evaluation protocol", model, self.path)
             return None
-        if len(slots) < len(pool):
-            log.warning("skipping %d entries for %r in %s: no real ids", len(pool) - len(slots), model, self.path)
-        turn = self._turns.get(model, 0)
-        self._turns[model] = turn + 1
-        chosen = slots[turn % len(slots)]
+        chosen = self._take_turn(model, pool, slots)
         return None if chosen is None else self._from_entry(chosen, settings, model)
 
     def _entry_protocol(self, entry: dict[str, Any], settings: Settings, model: str) -> str:
@@ -139,17 +135,21 @@ class SessionPicker:
 
     def _from_pool(self, pool: list[dict[str, Any]], settings: Settings, model: str) -> SessionIds:
         usable = [e for e in pool if is_usable(e)]
-        if len(usable) < len(pool):
-            log.warning("skipping %d entries for %r in %s: no real ids", len(pool) - len(usable), model, self.path)
         if not usable:
             raise InvalidRequest(
                 f"the entry for {model!r} in {self.path} has no real session_id/message_id: "
                 f"{CAPTURE_HINT} (`lmarena-bridge capture --model {model}`)",
                 code="session_not_configured",
             )
+        return self._from_entry(self._take_turn(model, pool, usable), settings, model)
+
+    def _take_turn(self, model: str, pool: list[Any], usable: list[Any]) -> Any:
+        """The model's next entry in turn among `usable` (saying which of `pool` were skipped)."""
+        if len(usable) < len(pool):
+            log.warning("skipping %d entries for %r in %s: no real ids", len(pool) - len(usable), model, self.path)
         turn = self._turns.get(model, 0)
         self._turns[model] = turn + 1
-        return self._from_entry(usable[turn % len(usable)], settings, model)
+        return usable[turn % len(usable)]
 
     def _from_entry(self, entry: dict[str, Any], settings: Settings, model: str) -> SessionIds:
         mode = entry.get("mode") or settings.id_updater_last_mode

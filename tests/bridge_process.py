@@ -26,6 +26,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def end_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 20 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def ids(n: int) -> tuple[str, str]:
     """The n-th made-up (session_id, message_id) pair, shaped like the arena's."""
     return f"5e55105{n}-0000-4000-8000-000000000000", f"3e55a6e{n}-0000-4000-8000-000000000000"
@@ -132,13 +143,7 @@ class BridgeProcess:
     def stop(self) -> int | None:
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        end_process(self.process)
         self._log.close()
         code, self.process = self.process.returncode, None
         return code

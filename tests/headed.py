@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from tests.bridge_process import free_port, wait_for  # noqa: F401 - re-exported for the tests
+from tests.bridge_process import end_process, free_port, wait_for  # noqa: F401 - re-exported for the tests
 
 WAIT = 60.0
 
@@ -103,13 +103,7 @@ class CliProcess:
             raise AssertionError(f"the command did not finish in {timeout:g} s:\n{self.stderr}") from None
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        end_process(self.process)
         self._out.close()
         self._err.close()
 
