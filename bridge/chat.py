@@ -3,14 +3,17 @@
 The seed's request features apply here, in the seed's order: tavern mode
 (system messages merged), the `--bypass` image trick, bypass mode (an extra
 blank user message on side a), then the session chosen per model, or the
-create-evaluation protocol where the model has no session (see sessions.py).
+create-evaluation protocol where the model has no session (routing.py chooses).
+The service takes a `ChatRequest` (the model and the conversation as arena
+messages); turning an API's request body into one is the HTTP layer's work.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 
 from browser import ArenaMessage, ArenaPage, ArenaRequest, build_retry_request
 from browser.arena import build_create_request
@@ -20,10 +23,8 @@ from browser.stream import Event
 from .config import Settings
 from .errors import ModelNotFound, from_browser
 from .limiter import Limiter
-from .messages import EMPTY_USER_TEXT, to_arena
 from .models import ModelRegistry
-from .schemas import ChatCompletionRequest
-from .sessions import SessionPicker
+from .routing import ProtocolRouter
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,16 @@ BYPASS_TEXT = " "
 BYPASS_POSITION = "a"
 BYPASS_FLAG = "--bypass"
 BYPASS_GREETING = "Hi"
+EMPTY_USER_TEXT = " "  # the arena refuses an empty user message
 TOKEN_ATTEMPTS = 2  # a refused reCAPTCHA token: one fresh token, one retry
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One chat for the arena: a model's public name (models.json) and the conversation."""
+
+    model: str
+    messages: Sequence[ArenaMessage]
 
 
 def merge_system_messages(messages: Sequence[ArenaMessage]) -> list[ArenaMessage]:
@@ -70,50 +80,49 @@ def move_bypassed_images(messages: Sequence[ArenaMessage]) -> list[ArenaMessage]
 
 def prepare_messages(messages: list[ArenaMessage], settings: Settings, *, image: bool) -> list[ArenaMessage]:
     """The seed's transformations, in its order."""
-    if settings.tavern_mode_enabled:
+    if settings.tavern_mode:
         messages = merge_system_messages(messages)
     messages = move_bypassed_images(messages)
-    if settings.bypass_enabled and not image:
+    if settings.bypass and not image:
         messages.append(ArenaMessage("user", BYPASS_TEXT, position=BYPASS_POSITION))
     return messages
 
 
 class ChatService:
     def __init__(
-        self, page: ArenaPage, models: ModelRegistry, sessions: SessionPicker, limiter: Limiter | None = None
+        self, page: ArenaPage, models: ModelRegistry, router: ProtocolRouter, limiter: Limiter | None = None
     ) -> None:
         self.page = page
         self.models = models
-        self.sessions = sessions
+        self.router = router
         self.limiter = limiter or Limiter(max_active=1_000_000, max_waiting=0)
 
-    def build(self, body: ChatCompletionRequest, settings: Settings) -> ArenaRequest:
-        """The arena request: the retry protocol where the model has session ids, else create-evaluation."""
-        messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
-        model = self.models.get(body.model)
+    def build(self, chat: ChatRequest, settings: Settings) -> ArenaRequest:
+        """The arena request through the protocol the router chooses for the model."""
+        model = self.models.get(chat.model)
         image = bool(model and model.image)
-        messages = prepare_messages(messages, settings, image=image)
-        session = self.sessions.route(settings, body.model)
-        if session is None:
+        messages = prepare_messages(list(chat.messages), settings, image=image)
+        route = self.router.route(settings, chat.model)
+        if route.session is None:
             if model is None or model.id is None:
                 raise ModelNotFound(
-                    f"model {body.model!r} has no arena id in models.json, which the create-evaluation protocol "
+                    f"model {chat.model!r} has no arena id in models.json, which the create-evaluation protocol "
                     f"needs: run `lmarena-bridge models --refresh`, or capture session ids for it "
-                    f"(`lmarena-bridge capture --model {body.model}`) to use the retry protocol",
+                    f"(`lmarena-bridge capture --model {chat.model}`) to use the retry protocol",
                     param="model",
                 )
             return build_create_request(messages, model.id, image=image)
         if model is None or model.id is None:
-            log.warning("model %r has no arena id in models.json; the captured session decides the model", body.model)
-        return build_retry_request(messages, session, model.id if model else None, image=image)
+            log.warning("model %r has no arena id in models.json; the captured session decides the model", chat.model)
+        return build_retry_request(messages, route.session, model.id if model else None, image=image)
 
-    async def events(self, body: ChatCompletionRequest, settings: Settings) -> AsyncIterator[Event]:
+    async def events(self, chat: ChatRequest, settings: Settings) -> AsyncGenerator[Event, None]:
         """The answer's events; BrowserErrors come out as BridgeErrors.
 
         A reCAPTCHA token the arena refuses before the answer starts gets one retry
         with a freshly built request (new ids; page.js mints a new token).
         """
-        request = self.build(body, settings)
+        request = self.build(chat, settings)
         async with self.limiter.slot(wait=settings.stream_response_timeout_seconds):
             for attempt in range(1, TOKEN_ATTEMPTS + 1):
                 started = False
@@ -127,7 +136,7 @@ class ChatService:
                     except BrowserError as exc:
                         if attempt < TOKEN_ATTEMPTS and not started and _token_refused(exc, request):
                             log.info("the arena refused the reCAPTCHA token (%s); retrying with a fresh one", exc)
-                            request = self.build(body, settings)
+                            request = self.build(chat, settings)
                             continue
                         raise from_browser(exc) from exc
 

@@ -13,20 +13,29 @@ import sys
 from collections.abc import Sequence
 
 from browser.arena import DEFAULT_ARENA_URL
-from browser.errors import BrowserError
 
-from .config import ConfigError, Settings, load_settings
-from .errors import CommandError
+from .commands.capture import capture
+from .commands.errors import EXPECTED_FAILURES
+from .commands.import_cookies import import_cookies
+from .commands.login import login
+from .commands.models import models_command
+from .commands.serve import serve
+from .config import ConfigSource, ConfigStore, Settings
 
 log = logging.getLogger(__name__)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _source(args: argparse.Namespace) -> ConfigSource:
+    """The settings' source: this command's flags over the environment over the config file."""
     keys = ("config", "host", "port", "arena_url", "profile_dir")
     cli = {key: getattr(args, key, None) for key in keys}
     if getattr(args, "headed", False):
         cli["headless"] = False
-    settings = load_settings(cli)
+    return ConfigSource(cli)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = _source(args).load()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return settings
 
@@ -36,13 +45,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     Example: lmarena-bridge serve --port 5102
     """
-    from .server import serve
-
     settings = _settings(args)
-    cli = {k: getattr(args, k) for k in ("host", "port", "arena_url", "profile_dir")}
-    cli["headless"] = False if args.headed else None
     ready = lambda: print(f"lmarena-bridge is serving the OpenAI API at {settings.base_url}", flush=True)  # noqa: E731
-    asyncio.run(serve(settings, cli=cli, on_ready=ready))
+    asyncio.run(serve(ConfigStore(_source(args), settings), on_ready=ready))
 
 
 def cmd_login(args: argparse.Namespace) -> None:
@@ -51,8 +56,6 @@ def cmd_login(args: argparse.Namespace) -> None:
     Returns when the arena's auth cookie is present or the window is closed.
     Example: lmarena-bridge login
     """
-    from .login import login
-
     print(asyncio.run(login(_settings(args))))
 
 
@@ -62,10 +65,18 @@ def cmd_capture(args: argparse.Namespace) -> None:
     Uses the running server's page when one answers at --server, else opens a window.
     Example: lmarena-bridge capture --mode battle --target B --model claude-3-5-sonnet-20241022
     """
-    from .capture import capture
-
-    print(asyncio.run(capture(_settings(args), mode=args.mode, target=args.target, model=args.model,
-                              server=args.server, timeout=args.timeout)))
+    print(
+        asyncio.run(
+            capture(
+                _settings(args),
+                mode=args.mode,
+                target=args.target,
+                model=args.model,
+                server=args.server,
+                timeout=args.timeout,
+            )
+        )
+    )
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -73,8 +84,6 @@ def cmd_models(args: argparse.Namespace) -> None:
 
     Example: lmarena-bridge models --refresh
     """
-    from .model_update import models_command
-
     print(asyncio.run(models_command(_settings(args), refresh=args.refresh, server=args.server)))
 
 
@@ -84,8 +93,6 @@ def cmd_import_cookies(args: argparse.Namespace) -> None:
     For machines with no display: export cookies on a desktop, import them here.
     Example: lmarena-bridge import-cookies ~/Downloads/lmarena.ai_cookies.txt
     """
-    from .cookies import import_cookies
-
     print(asyncio.run(import_cookies(_settings(args), args.file)))
 
 
@@ -104,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     subs = {}
     for name, func in COMMANDS.items():
         doc = func.__doc__ or ""
-        sub = commands.add_parser(name, help=doc.splitlines()[0], description=doc,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = commands.add_parser(
+            name, help=doc.splitlines()[0], description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         sub.set_defaults(func=func)
         sub.add_argument("--config", help="config.jsonc to use (default ./config.jsonc or $LMARENA_BRIDGE_CONFIG)")
         subs[name] = sub
@@ -132,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ConfigError, CommandError, BrowserError) as exc:
+    except EXPECTED_FAILURES as exc:
         print(f"lmarena-bridge: {exc}", file=sys.stderr)
         return getattr(exc, "status", 1)
     except KeyboardInterrupt:

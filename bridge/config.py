@@ -1,7 +1,11 @@
 """Settings: read once, from CLI flags > environment > config.jsonc > defaults.
 
-`load_settings()` is the only function that reads them; everything else gets
-the `Settings` object passed down.
+`ConfigSource` keeps where settings come from (the CLI's overrides and the
+environment) and `ConfigSource.load()` is the only function that reads them;
+everything else gets the `Settings` object passed down. `ConfigStore` re-reads
+the same source when config.jsonc changes. The file keeps the seed's key names
+(`id_updater_last_mode`, ...); the code reads clear ones (`default_mode`, ...)
+through pydantic aliases.
 """
 
 from __future__ import annotations
@@ -9,13 +13,17 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import json5
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from browser import LaunchOptions
 from browser.arena import DEFAULT_ARENA_URL
+
+from .jsonfile import FileStamp
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +48,17 @@ class ConfigError(Exception):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """Every setting; fields with an alias are spelled as the alias in config.jsonc (the seed's names)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     session_id: str = ""
     message_id: str = ""
-    id_updater_last_mode: Literal["direct_chat", "battle"] = "direct_chat"
-    id_updater_battle_target: Literal["A", "B"] = "A"
-    bypass_enabled: bool = False
-    tavern_mode_enabled: bool = False
-    use_default_ids_if_mapping_not_found: bool = True
+    default_mode: Literal["direct_chat", "battle"] = Field("direct_chat", alias="id_updater_last_mode")
+    default_battle_target: Literal["A", "B"] = Field("A", alias="id_updater_battle_target")
+    bypass: bool = Field(False, alias="bypass_enabled")
+    tavern_mode: bool = Field(False, alias="tavern_mode_enabled")
+    use_default_ids: bool = Field(True, alias="use_default_ids_if_mapping_not_found")
     stream_response_timeout_seconds: float = Field(360.0, gt=0)
     enable_idle_restart: bool = False
     idle_restart_timeout_seconds: float = 3600.0
@@ -74,7 +84,7 @@ class Settings(BaseModel):
 
     config_path: Path = Field(default=Path(DEFAULT_CONFIG_NAME), exclude=True)
 
-    @field_validator("id_updater_battle_target", "log_level", mode="before")
+    @field_validator("default_battle_target", "log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
@@ -125,37 +135,67 @@ def read_jsonc(path: Path) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where settings come from: CLI flags (None means unset) over the environment over the file."""
+
+    cli: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def path(self) -> Path:
+        """The config file in use: --config, else $LMARENA_BRIDGE_CONFIG, else ./config.jsonc."""
+        named = self.cli.get("config") or self.env.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
+        return Path(named).expanduser().resolve()
+
+    def load(self) -> Settings:
+        """The settings, merged; ConfigError naming the file or option and key otherwise."""
+        path = self.path
+        values: dict[str, Any] = {}
+        origin: dict[str, str] = {}
+        if path.exists():
+            values.update(read_jsonc(path))
+            origin.update(dict.fromkeys(values, str(path)))
+        for name, key in ENV_KEYS.items():
+            if self.env.get(name, "") != "":
+                values[key], origin[key] = self.env[name], f"environment variable {name}"
+        for key, value in self.cli.items():
+            if value is not None and key != "config":
+                values[key], origin[key] = value, f"command-line option --{key.replace('_', '-')}"
+        values.pop("config_path", None)
+        try:
+            return Settings.model_validate({**values, "config_path": path})
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc, origin, path)) from exc
+
+
 def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Merge CLI flags (None means unset), environment and the config file."""
-    cli = {k: v for k, v in (cli or {}).items() if v is not None}
-    env = os.environ if env is None else env
-    path = Path(cli.pop("config", None) or env.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME).expanduser().resolve()
-    values: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-    if path.exists():
-        values.update(read_jsonc(path))
-        origin.update(dict.fromkeys(values, str(path)))
-    for name, key in ENV_KEYS.items():
-        if env.get(name, "") != "":
-            values[key], origin[key] = env[name], f"environment variable {name}"
-    for key, value in cli.items():
-        values[key], origin[key] = value, f"command-line option --{key.replace('_', '-')}"
-    values.pop("config_path", None)
-    try:
-        return Settings.model_validate({**values, "config_path": path})
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, origin, path)) from exc
+    """`ConfigSource(cli, env).load()`; `env` defaults to the process environment."""
+    return ConfigSource(dict(cli or {}), dict(os.environ if env is None else env)).load()
+
+
+def launch_options(settings: Settings) -> LaunchOptions:
+    """How to launch the browser, from the settings."""
+    return LaunchOptions(
+        profile_dir=settings.profile_path,
+        headless=settings.headless,
+        executable=settings.browser_executable or None,
+        args=tuple(settings.browser_args),
+        proxy=settings.proxy or None,
+        ignore_https_errors=settings.ignore_https_errors,
+    )
 
 
 def _describe(exc: ValidationError, origin: Mapping[str, str], path: Path) -> str:
     error = exc.errors()[0]
     key = str(error["loc"][0]) if error["loc"] else "?"
     where = origin.get(key, str(path))
-    expected = _EXPECTED.get(Settings.model_fields[key].annotation, error["msg"]) if key in Settings.model_fields else error["msg"]
+    fields = {(f.alias or name): f for name, f in Settings.model_fields.items()}
+    expected = _EXPECTED.get(fields[key].annotation, error["msg"]) if key in fields else error["msg"]
     return f"{where}: key {key!r} {expected} (got {error.get('input')!r}; {error['msg'].lower()})"
 
 
-_EXPECTED = {
+_EXPECTED: dict[Any, str] = {
     bool: "must be true or false",
     int: "must be a whole number",
     float: "must be a number",
@@ -165,44 +205,45 @@ _EXPECTED = {
 
 
 class ConfigStore:
-    """The settings in force; re-read when config.jsonc changes, keeping the last good ones."""
+    """The settings in force; re-read from their source when config.jsonc changes, keeping the last good ones."""
 
     # Read once at start-up: an edit of these is kept but only acts after a restart.
     RESTART_KEYS = (
-        "host", "port", "arena_url", "profile_dir", "headless", "browser_executable", "browser_args",
-        "ignore_https_errors", "proxy", "max_concurrent_requests", "max_queued_requests", "log_level",
-        "enable_idle_restart", "idle_restart_timeout_seconds",
+        "host",
+        "port",
+        "arena_url",
+        "profile_dir",
+        "headless",
+        "browser_executable",
+        "browser_args",
+        "ignore_https_errors",
+        "proxy",
+        "max_concurrent_requests",
+        "max_queued_requests",
+        "log_level",
+        "enable_idle_restart",
+        "idle_restart_timeout_seconds",
     )
 
-    def __init__(self, settings: Settings, cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> None:
-        self._settings = settings
-        self._cli = dict(cli or {})
-        self._cli["config"] = str(settings.config_path)
-        self._env = dict(os.environ if env is None else env)
-        self._stamp = self._read_stamp()
-
-    def _read_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            stat = self._settings.config_path.stat()
-        except OSError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    def __init__(self, source: ConfigSource, settings: Settings | None = None) -> None:
+        self.source = source
+        self._settings = settings if settings is not None else source.load()
+        self._stamp = FileStamp(self._settings.config_path)
+        self._stamp.changed()
 
     def current(self) -> Settings:
         """The settings, re-read first if the file changed since the last look."""
-        stamp = self._read_stamp()
-        if stamp != self._stamp:
-            self._stamp = stamp
-            self._reload(stamp is None)
+        if self._stamp.changed():
+            self._reload()
         return self._settings
 
-    def _reload(self, missing: bool) -> None:
+    def _reload(self) -> None:
         path = self._settings.config_path
-        if missing:
+        if not self._stamp.exists:
             log.warning("%s is gone; keeping the last good settings until it is back", path)
             return
         try:
-            settings = load_settings(self._cli, self._env)
+            settings = self.source.load()
         except ConfigError as exc:
             log.warning("ignoring the edit, keeping the last good settings: %s", exc)
             return

@@ -16,12 +16,15 @@
     ├── ArenaTimeout             504 timeout_error         arena_timeout
     └── ClientGone               499 client_closed         client_closed_request (nobody reads it)
 
-`from_browser()` is the one place where browser-side failures become these.
-`CommandError` is the CLI's: an expected failure printed as one line.
+`from_browser()` is the one place where browser-side failures become these, and
+`browser_errors()` the one boundary that applies it (`raise from_browser(exc) from exc`).
+The CLI's own errors are in `bridge.commands.errors`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from browser.errors import (
@@ -33,14 +36,6 @@ from browser.errors import (
     PageNotReady,
     StreamTimeout,
 )
-
-
-class CommandError(Exception):
-    """An expected failure of a CLI command: printed as one line, exit status `.status`."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class BridgeError(Exception):
@@ -68,6 +63,16 @@ class BridgeError(Exception):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(max(1, round(self.retry_after)))} if self.retry_after is not None else {}
+
+
+class HttpError(BridgeError):
+    """A status the HTTP framework chose (an unknown route, a wrong method), in the same envelope."""
+
+    type = "invalid_request_error"
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message, code="not_found" if status == 404 else "http_error")
+        self.status = status
 
 
 class InvalidRequest(BridgeError):
@@ -140,7 +145,7 @@ _FAILURES: dict[FailureKind, tuple[type[BridgeError], str | None, str]] = {
         "the arena's reCAPTCHA check failed even with a fresh token ({}): reCAPTCHA does not trust the "
         "bridge's browser right now. Open the arena with `lmarena-bridge login` (or `lmarena-bridge serve "
         "--headed`), send one message there by hand, then retry; or capture session ids with "
-        "`lmarena-bridge capture` and set protocol to \"retry\" in config.jsonc",
+        '`lmarena-bridge capture` and set protocol to "retry" in config.jsonc',
     ),
     FailureKind.MODEL_NOT_FOUND: (
         ModelNotFound,
@@ -162,8 +167,10 @@ def from_browser(exc: BrowserError) -> BridgeError:
     """Translate a browser-side failure into the error the client sees."""
     if isinstance(exc, ArenaFailure):
         cls, code, template = _FAILURES[exc.kind]
-        retry = exc.retry_after if exc.retry_after is not None else (
-            RETRY_SOON if cls in (ServiceUnavailable, RateLimited) else None
+        retry = (
+            exc.retry_after
+            if exc.retry_after is not None
+            else (RETRY_SOON if cls in (ServiceUnavailable, RateLimited) else None)
         )
         return cls(template.format(exc), code=code, retry_after=retry)
     if isinstance(exc, PageNotReady):
@@ -180,3 +187,12 @@ def from_browser(exc: BrowserError) -> BridgeError:
     if isinstance(exc, FetchFailed):
         return UpstreamError(f"{exc}; retry the request")
     return ServiceUnavailable(str(exc), code="browser_crashed", retry_after=RETRY_SOON)
+
+
+@contextmanager
+def browser_errors() -> Iterator[None]:
+    """Run a block that talks to the browser; its `BrowserError`s leave as `BridgeError`s."""
+    try:
+        yield
+    except BrowserError as exc:
+        raise from_browser(exc) from exc

@@ -1,4 +1,4 @@
-"""`POST /v1/images/generations`: n parallel arena requests to an image model.
+"""Image generation: n parallel arena requests to an image model.
 
 Each image is one arena request (built by ChatService, so sessions, model ids
 and the image models' all-"success" statuses are the chat path's). With
@@ -17,18 +17,13 @@ import time
 from contextlib import aclosing
 from typing import Any
 
-from fastapi import APIRouter, Request
-
-from browser import ArenaPage
-from browser.errors import BrowserError
+from browser import ArenaMessage, ArenaPage
 from browser.stream import ImageResult, TextDelta
 
-from .api import unless_disconnected
-from .chat import ChatService
+from .chat import ChatRequest, ChatService
 from .config import Settings
-from .errors import BridgeError, InvalidRequest, ModelNotFound, UpstreamError, from_browser
+from .errors import BridgeError, InvalidRequest, ModelNotFound, UpstreamError, browser_errors
 from .models import Model, ModelRegistry
-from .schemas import ChatCompletionRequest, ChatMessage, ImageGenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +58,22 @@ class ImageService:
             )
         return name
 
-    async def generate(self, body: ImageGenerationRequest, settings: Settings) -> dict[str, Any]:
-        model = self.resolve_model(body.model)
-        if body.size:
-            log.debug("size %s requested; the arena picks the size itself", body.size)
+    async def generate(
+        self,
+        prompt: str,
+        settings: Settings,
+        *,
+        model: str | None = None,
+        n: int = 1,
+        response_format: str = "url",
+        size: str | None = None,
+    ) -> dict[str, Any]:
+        """OpenAI's images response `{"created", "data": [{"url"} | {"b64_json"}]}` for `n` images."""
+        name = self.resolve_model(model)
+        if size:
+            log.debug("size %s requested; the arena picks the size itself", size)
         results = await asyncio.gather(
-            *(self._one(model, body.prompt, body.response_format, settings) for _ in range(body.n)),
+            *(self._one(name, prompt, response_format, settings) for _ in range(n)),
             return_exceptions=True,
         )
         unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, BridgeError)]
@@ -77,9 +82,9 @@ class ImageService:
         images = [r for r in results if not isinstance(r, BridgeError)]
         failures = [r for r in results if isinstance(r, BridgeError)]
         if not images:
-            raise _all_failed(failures, body.n)
+            raise _all_failed(failures, n)
         if failures:
-            log.warning("%d of %d images failed; the first: %s", len(failures), body.n, failures[0].message)
+            log.warning("%d of %d images failed; the first: %s", len(failures), n, failures[0].message)
         return {"created": int(time.time()), "data": images}
 
     async def _one(
@@ -95,7 +100,7 @@ class ImageService:
             return exc
 
     async def _first_image(self, model: str, prompt: str, settings: Settings) -> str:
-        request = ChatCompletionRequest(model=model, messages=[ChatMessage(role="user", content=prompt)])
+        request = ChatRequest(model, [ArenaMessage("user", prompt)])
         urls: list[str] = []
         text: list[str] = []
         async with aclosing(self.chat.events(request, settings)) as events:
@@ -120,10 +125,8 @@ class ImageService:
                     return base64.b64encode(base64.b64decode(payload, validate=True)).decode("ascii")
                 except (binascii.Error, ValueError) as exc:
                     raise UpstreamError("the arena sent an image data: URL that is not valid base64") from exc
-        try:
+        with browser_errors():
             data = await self.page.download(url, timeout=settings.stream_response_timeout_seconds)
-        except BrowserError as exc:
-            raise from_browser(exc) from exc
         return base64.b64encode(data).decode("ascii")
 
 
@@ -132,21 +135,9 @@ def _all_failed(failures: list[BridgeError], n: int) -> BridgeError:
     first = failures[0]
     if n == 1:
         return first
-    error = type(first)(
+    return type(first)(
         f"all {n} image requests failed; the first: {first.message}",
         code=first.code,
         param=first.param,
         retry_after=first.retry_after,
     )
-    error.status, error.type = first.status, first.type
-    return error
-
-
-router = APIRouter(prefix="/v1")
-
-
-@router.post("/images/generations")
-async def image_generations(body: ImageGenerationRequest, request: Request) -> dict[str, Any]:
-    """The images; a client that leaves first cancels the work, which aborts the in-page fetches."""
-    service: ImageService = request.app.state.images
-    return await unless_disconnected(request, service.generate(body, request.app.state.config.current()))

@@ -14,12 +14,14 @@ one member per line get the indentation of the existing members, and non-empty d
 written multi-line; in an object written on a single line they are appended inline. The document's
 newline style (LF or CRLF) is used for any newline that is added.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -94,7 +96,7 @@ class _Parser:
 
     def fail(self, k: int, msg: str) -> ValueError:
         tok = self.toks[k]
-        found = "end of input" if tok.kind == "eof" else repr(self.text[tok.start:tok.end][:20])
+        found = "end of input" if tok.kind == "eof" else repr(self.text[tok.start : tok.end][:20])
         return _error(self.text, tok.start, f"{msg}, found {found}")
 
     def value(self, k: int) -> int:
@@ -125,7 +127,7 @@ class _Parser:
             if toks[k + 1].kind != ":":
                 raise self.fail(k + 1, "expected ':'")
             end = self.value(k + 2)
-            raw = self.text[key.start:key.end]
+            raw = self.text[key.start : key.end]
             name = json.loads(raw) if key.kind == "str" else raw
             comma = toks[end].start if toks[end].kind == "," else None
             members.append(_Member(name, key.start, toks[k + 2].start, toks[end - 1].end, comma))
@@ -151,7 +153,7 @@ def _parse_object(text: str) -> tuple[int, int, list[_Member]]:
 
 def _line_indent(text: str, pos: int) -> str | None:
     """Whitespace before `pos` on its line, or None if something else precedes it there."""
-    prefix = text[text.rfind("\n", 0, pos) + 1:pos]
+    prefix = text[text.rfind("\n", 0, pos) + 1 : pos]
     return prefix if not prefix.strip() else None
 
 
@@ -162,13 +164,14 @@ def _encode(value: object, indent: str, unit: str, nl: str, multiline: bool) -> 
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-def _append_edits(text: str, open_pos: int, close_pos: int, members: list[_Member],
-                  new: list[str], indent: str, nl: str, inline: bool) -> list[tuple[int, int, str]]:
+def _append_edits(
+    text: str, open_pos: int, close_pos: int, members: list[_Member], new: list[str], indent: str, nl: str, inline: bool
+) -> list[tuple[int, int, str]]:
     """Edits that append the rendered members `new` after the last member of the object."""
     last = members[-1] if members else None
     trailing = last is not None and last.comma is not None
-    if inline:
-        if trailing:
+    if inline and last is not None:
+        if last.comma is not None:
             return [(last.comma + 1, last.comma + 1, "".join(f" {m}," for m in new))]
         return [(last.value_end, last.value_end, "".join(f", {m}" for m in new))]
     block = ("," + nl).join(indent + m for m in new) + ("," if trailing else "")
@@ -176,14 +179,14 @@ def _append_edits(text: str, open_pos: int, close_pos: int, members: list[_Membe
     close_line = text.rfind("\n", 0, close_pos) + 1
     if close_line > open_pos and _line_indent(text, close_pos) is not None:  # "}" on its own line
         edits.append((close_line, close_line, block + nl))
-    elif last is None and not text[open_pos + 1:close_pos].strip():  # "{}" or "{ }"
+    elif last is None and not text[open_pos + 1 : close_pos].strip():  # "{}" or "{ }"
         edits.append((open_pos + 1, close_pos, nl + block + nl))
     else:
         edits.append((close_pos, close_pos, nl + block))
     return edits
 
 
-def set_values(text: str, values: dict[str, object]) -> str:
+def set_values(text: str, values: Mapping[str, object]) -> str:
     """Return `text` (a JSONC document whose top level is an object) with each top-level key in
     `values` set to the JSON encoding of its value (``json.dumps(value, ensure_ascii=False)``).
 
@@ -199,21 +202,22 @@ def set_values(text: str, values: dict[str, object]) -> str:
             raise TypeError(f"keys must be str, not {type(key).__name__}: {key!r}")
     open_pos, close_pos, members = _parse_object(text)
     nl = "\r\n" if "\r\n" in text else "\n"
-    inline = bool(members) and "\n" not in text[open_pos:members[0].key_start]
+    inline = bool(members) and "\n" not in text[open_pos : members[0].key_start]
     found = [] if inline else [_line_indent(text, m.key_start) for m in members[-1:] + members[:1]]
     indent = next((i for i in found if i is not None), "  ")
     unit = indent or "  "
     edits: list[tuple[int, int, str]] = []
     for m in members:
         if m.name in values:
-            old_multiline = "\n" in text[m.value_start:m.value_end]
+            old_multiline = "\n" in text[m.value_start : m.value_end]
             own = _line_indent(text, m.key_start)
             new = _encode(values[m.name], indent if own is None else own, unit, nl, old_multiline)
             edits.append((m.value_start, m.value_end, new))
     present = {m.name for m in members}
     missing = [
         f"{json.dumps(k, ensure_ascii=False)}: {_encode(v, indent, unit, nl, not inline)}"
-        for k, v in values.items() if k not in present
+        for k, v in values.items()
+        if k not in present
     ]
     if missing:
         edits += _append_edits(text, open_pos, close_pos, members, missing, indent, nl, inline)
@@ -255,16 +259,19 @@ def append_to_list(text: str, key: str, value: object) -> str:
     if text[member.value_start] != "[":
         inner = outer + unit
         new = _encode(value, inner, unit, nl, True)
-        old = text[member.value_start:member.value_end]
+        old = text[member.value_start : member.value_end]
         wrapped = f"[{nl}{inner}{old},{nl}{inner}{new}{nl}{outer}]"
-        return text[:member.value_start] + wrapped + text[member.value_end:]
+        return text[: member.value_start] + wrapped + text[member.value_end :]
     elements, trailing, close = _list_elements(text, member.value_start)
     if not elements:
         inner = outer + unit
-        return text[:member.value_start] + f"[{nl}{inner}{_encode(value, inner, unit, nl, True)}{nl}{outer}]" + \
-            text[close + 1:]
+        return (
+            text[: member.value_start]
+            + f"[{nl}{inner}{_encode(value, inner, unit, nl, True)}{nl}{outer}]"
+            + text[close + 1 :]
+        )
     last_start, last_end = elements[-1]
-    if "\n" not in text[member.value_start:close]:  # a one-line list stays on one line
+    if "\n" not in text[member.value_start : close]:  # a one-line list stays on one line
         new = _encode(value, "", unit, nl, False)
         at = trailing + 1 if trailing is not None else last_end
         return text[:at] + (f" {new}," if trailing is not None else f", {new}") + text[at:]
@@ -312,7 +319,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             os.close(dir_fd)
 
 
-def update_file(path: Path, values: dict[str, object]) -> None:
+def update_file(path: Path, values: Mapping[str, object]) -> None:
     """Set top-level `values` in the JSONC file at `path` (utf-8, BOM and line endings preserved)
     and write it atomically. A missing file is created as ``{\\n  "key": value\\n}\\n``. The file is
     not rewritten if nothing changes. Raises ValueError if the file is not a JSONC object.

@@ -51,8 +51,7 @@ def _fetch(url: str, timeout: float) -> Any:
         return json.loads(response.read())
 
 
-async def newer_release(url: str, current: str = __version__,
-                        timeout: float = TIMEOUT_SECONDS) -> str | None:
+async def newer_release(url: str, current: str = __version__, timeout: float = TIMEOUT_SECONDS) -> str | None:
     """The latest release when it is newer than `current`; None when not, or when it cannot tell."""
     try:
         latest = latest_version(await asyncio.to_thread(_fetch, url, timeout))
@@ -66,14 +65,14 @@ async def newer_release(url: str, current: str = __version__,
     return latest if theirs > mine else None
 
 
-async def announce_newer_release(url: str, current: str = __version__,
-                                 timeout: float = TIMEOUT_SECONDS) -> None:
+async def announce_newer_release(url: str, current: str = __version__, timeout: float = TIMEOUT_SECONDS) -> None:
     latest = await newer_release(url, current, timeout)
     if latest is not None:
         log.info(
             "lmarena-bridge %s is available (this is %s): update your copy (`git pull`, or rebuild the "
             "Docker image) and restart; nothing was changed",
-            latest, current,
+            latest,
+            current,
         )
 
 

@@ -6,6 +6,7 @@ This package knows the arena and the browser; it never imports `bridge`.
 from .arena import ArenaMessage, ArenaRequest, SessionIds, build_retry_request
 from .driver import ArenaPage
 from .launcher import LaunchOptions
+from .standalone import open_arena_page, open_profile
 from .stream import Finish, ImageResult, ReasoningDelta, TextDelta
 
 __all__ = [
@@ -19,4 +20,6 @@ __all__ = [
     "SessionIds",
     "TextDelta",
     "build_retry_request",
+    "open_arena_page",
+    "open_profile",
 ]

@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from importlib import resources
 from typing import Any
 from urllib.parse import urljoin
@@ -277,7 +277,7 @@ class ArenaPage:
             raise self._not_ready()
         return self._page
 
-    async def stream(self, request: arena.ArenaRequest, *, timeout: float) -> AsyncIterator[Event]:
+    async def stream(self, request: arena.ArenaRequest, *, timeout: float) -> AsyncGenerator[Event, None]:
         """Run `request` in the page; yield its events. Closing the iterator aborts the fetch."""
         self._ready_page()
         channel = self._channel

@@ -182,7 +182,7 @@ def test_capture_is_one_shot_so_a_later_click_is_not_kept_for_the_next(server, a
 
 
 def test_capturing_the_same_ids_again_for_a_model_does_not_add_them_twice(tmp_path):
-    from bridge.capture import record
+    from bridge.commands.capture import record
     from bridge.config import load_settings
 
     settings = load_settings({"config": str(tmp_path / "config.jsonc")}, env={})

@@ -17,12 +17,11 @@ import httpx
 import openai
 import pytest
 
-from bridge.chat import ChatService
+from bridge.chat import ChatRequest, ChatService
 from bridge.config import Settings
 from bridge.errors import InvalidRequest, ModelNotFound
 from bridge.models import ModelRegistry
-from bridge.schemas import ChatCompletionRequest
-from bridge.sessions import SessionPicker
+from bridge.routing import ProtocolRouter
 from browser.arena import (
     CREATE_PATH,
     RECAPTCHA_SITE_KEY_RE,
@@ -142,32 +141,32 @@ def settings(folder: Path, **values) -> Settings:
     return Settings(**values, config_path=folder / "config.jsonc")
 
 
-def picker(folder: Path, mapping: dict | None = None) -> SessionPicker:
+def picker(folder: Path, mapping: dict | None = None) -> ProtocolRouter:
     if mapping is not None:
         (folder / "model_endpoint_map.json").write_text(json.dumps(mapping))
-    return SessionPicker(folder / "model_endpoint_map.json")
+    return ProtocolRouter(folder / "model_endpoint_map.json")
 
 
 def test_auto_creates_when_no_ids_are_configured_anywhere(tmp_path):
-    assert picker(tmp_path).route(settings(tmp_path), "m") is None
+    assert picker(tmp_path).route(settings(tmp_path), "m").protocol == "create"
 
 
 def test_auto_retries_where_the_global_ids_exist(tmp_path):
-    assert picker(tmp_path).route(settings(tmp_path, session_id=SESSION, message_id=MESSAGE), "m").session_id == SESSION
+    assert picker(tmp_path).route(settings(tmp_path, session_id=SESSION, message_id=MESSAGE), "m").session.session_id == SESSION
 
 
 def test_auto_creates_for_a_pool_of_placeholders_and_retries_for_a_real_pool(tmp_path):
     chooser = picker(tmp_path, {"m": [{"session_id": "YOUR_ID", "message_id": ""}],
                                 "n": {"session_id": SESSION, "message_id": MESSAGE}})
-    assert chooser.route(settings(tmp_path), "m") is None
-    assert chooser.route(settings(tmp_path), "n").session_id == SESSION
+    assert chooser.route(settings(tmp_path), "m").protocol == "create"
+    assert chooser.route(settings(tmp_path), "n").session.session_id == SESSION
 
 
 def test_auto_keeps_the_404_for_an_unmapped_model_when_default_ids_are_off(tmp_path):
     with pytest.raises(ModelNotFound):
         picker(tmp_path, {}).route(settings(tmp_path, use_default_ids_if_mapping_not_found=False), "m")
     assert picker(tmp_path, {}).route(settings(tmp_path, use_default_ids_if_mapping_not_found=False,
-                                               protocol="create"), "m") is None
+                                               protocol="create"), "m").protocol == "create"
 
 
 def test_retry_without_ids_keeps_the_400_saying_to_capture(tmp_path):
@@ -179,21 +178,21 @@ def test_retry_without_ids_keeps_the_400_saying_to_capture(tmp_path):
 def test_create_ignores_the_ids_it_does_not_need(tmp_path):
     chooser = picker(tmp_path, {"m": {"session_id": SESSION, "message_id": MESSAGE}})
     values = {"session_id": SESSION, "message_id": MESSAGE, "protocol": "create"}
-    assert chooser.route(settings(tmp_path, **values), "m") is None
-    assert chooser.route(settings(tmp_path, **values), "other") is None
+    assert chooser.route(settings(tmp_path, **values), "m").protocol == "create"
+    assert chooser.route(settings(tmp_path, **values), "other").protocol == "create"
 
 
 def test_an_entrys_own_protocol_overrides_the_config(tmp_path):
     chooser = picker(tmp_path, {"m": {"protocol": "create"}, "n": {"session_id": SESSION, "message_id": MESSAGE,
                                                                    "protocol": "retry"}})
-    assert chooser.route(settings(tmp_path, protocol="retry"), "m") is None
-    assert chooser.route(settings(tmp_path, protocol="create"), "n").session_id == SESSION
+    assert chooser.route(settings(tmp_path, protocol="retry"), "m").protocol == "create"
+    assert chooser.route(settings(tmp_path, protocol="create"), "n").session.session_id == SESSION
 
 
 def test_a_pool_may_mix_create_and_retry_entries_taken_in_turn(tmp_path):
     chooser = picker(tmp_path, {"m": [{"session_id": SESSION, "message_id": MESSAGE}, {"protocol": "create"}]})
     routes = [chooser.route(settings(tmp_path), "m") for _ in range(4)]
-    assert [r.session_id if r else None for r in routes] == [SESSION, None, SESSION, None]
+    assert [r.session.session_id if r.session else None for r in routes] == [SESSION, None, SESSION, None]
 
 
 def test_an_unknown_entry_protocol_is_400_naming_the_file(tmp_path):
@@ -207,12 +206,12 @@ def test_create_for_a_model_without_an_arena_id_is_404_saying_to_refresh_the_mod
     service = ChatService(
         None,  # type: ignore[arg-type]  (building needs no page)
         ModelRegistry(tmp_path / "models.json", tmp_path / "available_models.json"),
-        SessionPicker(tmp_path / "model_endpoint_map.json"),
+        ProtocolRouter(tmp_path / "model_endpoint_map.json"),
     )
     for name in ("mystery", "not-listed"):
-        body = ChatCompletionRequest(model=name, messages=[{"role": "user", "content": "hi"}])
+        chat = ChatRequest(name, [ArenaMessage("user", "hi")])
         with pytest.raises(ModelNotFound) as caught:
-            service.build(body, settings(tmp_path, protocol="create"))
+            service.build(chat, settings(tmp_path, protocol="create"))
         assert "models.json" in caught.value.message and "lmarena-bridge models --refresh" in caught.value.message
 
 

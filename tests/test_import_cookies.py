@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright
 
-from bridge.cookies import parse_cookies
+from bridge.commands.import_cookies import parse_cookies
 from browser.profile import profile_holder
 from tests.bridge_process import wait_for
 from tests.conftest import system_chromium

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bridge.chat import ChatService, merge_system_messages, move_bypassed_images, prepare_messages
+from bridge.chat import ChatRequest, ChatService, merge_system_messages, move_bypassed_images, prepare_messages
 from bridge.config import Settings
 from bridge.errors import InvalidRequest, RequestTooLarge
-from bridge.messages import to_arena
+from bridge.http.messages import to_arena
 from bridge.models import ModelRegistry
-from bridge.schemas import ChatCompletionRequest, ChatMessage
-from bridge.sessions import SessionPicker
+from bridge.http.schemas import ChatCompletionRequest, ChatMessage
+from bridge.routing import ProtocolRouter
 from browser.arena import ArenaMessage
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake png").decode()
@@ -211,12 +211,15 @@ def test_the_bypass_flag_without_an_image_is_left_as_it_is():
 def service(tmp_path: Path) -> ChatService:
     (tmp_path / "models.json").write_text(json.dumps({"text": TEXT_MODEL_ID, "painter": f"{IMAGE_MODEL_ID}:image"}))
     models = ModelRegistry(tmp_path / "models.json", tmp_path / "available_models.json")
-    return ChatService(None, models, SessionPicker(tmp_path / "model_endpoint_map.json"))  # type: ignore[arg-type]
+    return ChatService(None, models, ProtocolRouter(tmp_path / "model_endpoint_map.json"))  # type: ignore[arg-type]
 
 
 def build(service: ChatService, model: str, messages: list[dict], **settings) -> tuple[str, dict]:
     values = {"session_id": SESSION_ID, "message_id": MESSAGE_ID, **settings}
-    request = service.build(ChatCompletionRequest(model=model, messages=messages), Settings(**values))
+    settings = Settings(**values)
+    body = ChatCompletionRequest(model=model, messages=messages)
+    chat = ChatRequest(model, to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes))
+    request = service.build(chat, settings)
     return request.path, json.loads(request.body)
 
 

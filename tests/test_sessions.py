@@ -11,7 +11,7 @@ import pytest
 
 from bridge.config import Settings
 from bridge.errors import InvalidRequest, ModelNotFound
-from bridge.sessions import SessionPicker, is_placeholder
+from bridge.routing import ProtocolRouter, is_placeholder
 from tests.bridge_process import entry, ids
 
 GLOBAL_SESSION = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -28,11 +28,11 @@ def settings(folder: Path, **values) -> Settings:
     return Settings(**{**defaults, **values}, config_path=folder / "config.jsonc")
 
 
-def picker(folder: Path, mapping: dict | None = None) -> SessionPicker:
+def picker(folder: Path, mapping: dict | None = None) -> ProtocolRouter:
     path = folder / "model_endpoint_map.json"
     if mapping is not None:
         path.write_text(json.dumps(mapping))
-    return SessionPicker(path)
+    return ProtocolRouter(path)
 
 
 def test_a_pool_is_used_in_turn_and_evenly_over_many_requests(folder):

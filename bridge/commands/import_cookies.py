@@ -16,15 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, async_playwright
-from playwright.async_api import Error as PlaywrightError
+from browser import arena, open_profile
+from browser.standalone import add_cookies
 
-from browser import arena
-from browser.errors import ProfileInUse
-from browser.launcher import launch_context
-
-from .app import launch_options
-from .config import Settings
+from ..config import Settings, launch_options
 from .errors import CommandError
 
 log = logging.getLogger(__name__)
@@ -59,7 +54,11 @@ def _from_json(text: str) -> list[Cookie]:
         raise CookieFileError('expected a JSON array of cookies (or {"cookies": [...]})')
     cookies = []
     for index, item in enumerate(data, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("domain"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get("domain"), str)
+        ):
             raise CookieFileError(f"cookie #{index} has no name and domain")
         expires = item.get("expirationDate", item.get("expires"))
         session = bool(item.get("session")) or not isinstance(expires, (int, float)) or expires <= 0
@@ -73,7 +72,7 @@ def _from_json(text: str) -> list[Cookie]:
                 secure=bool(item.get("secure")),
                 http_only=bool(item.get("httpOnly")),
                 same_site=str(item.get("sameSite") or ""),
-                expires=None if session else float(expires),
+                expires=None if session or expires is None else float(expires),
             )
         )
     return cookies
@@ -84,7 +83,7 @@ def _from_netscape(text: str) -> list[Cookie]:
     for number, line in enumerate(text.splitlines(), 1):
         http_only = line.startswith(NETSCAPE_HTTPONLY)
         if http_only:
-            line = line[len(NETSCAPE_HTTPONLY):]
+            line = line[len(NETSCAPE_HTTPONLY) :]
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.rstrip("\r\n").split("\t")
@@ -131,8 +130,16 @@ def _is_ip(host: str) -> bool:
 
 
 def _cookie(
-    *, name: str, value: str, domain: str, subdomains: bool, path: str, secure: bool,
-    http_only: bool, same_site: str, expires: float | None,
+    *,
+    name: str,
+    value: str,
+    domain: str,
+    subdomains: bool,
+    path: str,
+    secure: bool,
+    http_only: bool,
+    same_site: str,
+    expires: float | None,
 ) -> Cookie:
     """One cookie in Playwright's `add_cookies` shape; `expires` None means a session cookie."""
     host = domain.strip().lstrip(".").lower()
@@ -150,7 +157,7 @@ def _cookie(
 
 
 def cookie_host(cookie: Cookie) -> str:
-    return cookie.get("domain") or cookie["url"].split("/")[2]
+    return str(cookie.get("domain") or cookie["url"].split("/")[2])
 
 
 def read_cookie_file(file: str | Path) -> list[Cookie]:
@@ -172,8 +179,10 @@ async def import_cookies(settings: Settings, file: str | Path) -> str:
     # Cloudflare's cookies belong to the machine that got them (user agent, address) and the
     # profile keeps its own: they are never imported.
     wanted = [
-        c for c in cookies
-        if arena.is_arena_cookie_domain(cookie_host(c), settings.arena_url) and c["name"] not in arena.CLOUDFLARE_COOKIES
+        c
+        for c in cookies
+        if arena.is_arena_cookie_domain(cookie_host(c), settings.arena_url)
+        and c["name"] not in arena.CLOUDFLARE_COOKIES
     ]
     fresh = [c for c in wanted if c["expires"] > now]
     if not fresh:
@@ -196,23 +205,6 @@ async def import_cookies(settings: Settings, file: str | Path) -> str:
 async def _add_to_profile(settings: Settings, cookies: list[Cookie]) -> tuple[int, list[str]]:
     """Open the profile headless and add the cookies: how many it took, and the names the arena now gets."""
     options = replace(launch_options(settings), headless=True)
-    async with async_playwright() as playwright:
-        try:
-            context = await launch_context(playwright, options)
-        except ProfileInUse as exc:
-            raise CommandError(str(exc)) from exc
-        try:
-            added = [await _add_one(context, cookie) for cookie in cookies].count(True)
-            return added, [c["name"] for c in await context.cookies(settings.arena_url)]
-        finally:
-            await context.close()
-
-
-async def _add_one(context: BrowserContext, cookie: Cookie) -> bool:
-    try:
-        await context.add_cookies([cookie])
-    except PlaywrightError as exc:
-        log.warning("the browser refused cookie %s for %s: %s", cookie["name"], cookie_host(cookie),
-                    (exc.message or str(exc)).splitlines()[0])
-        return False
-    return True
+    async with open_profile(options) as context:
+        added = await add_cookies(context, cookies)
+        return added, [c["name"] for c in await context.cookies(settings.arena_url)]

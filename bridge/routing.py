@@ -8,16 +8,18 @@ Entries whose ids are missing or placeholders are skipped; a model left with non
 goes through create-evaluation under `auto`, and is a 400 that says to run
 `lmarena-bridge capture` under `retry`.
 
-`route()` also chooses the protocol (config `protocol`, or an entry's own
-`protocol`): `retry` needs ids, `create` needs none, `auto` retries where the
-model has ids (its pool's or the global ones) and creates otherwise.
+`ProtocolRouter.route()` is the one place that chooses the protocol (config `protocol`,
+or an entry's own `protocol`) and says so with a `Route`: `retry` needs ids, `create`
+needs none, `auto` retries where the model has ids (its pool's or the global ones) and
+creates otherwise.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from browser.arena import BATTLE_TARGETS, MODES, RETRY_PATH, SessionIds, parse_retry_url
 
@@ -35,6 +37,17 @@ PROTOCOL_NOTES = {
     CREATE: "create-evaluation, no session ids needed",
 }
 CAPTURE_HINT = "run `lmarena-bridge capture` (with the bridge running) and click Retry on the model's answer"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The protocol one request goes through: `retry` on the captured `session`, or `create`."""
+
+    protocol: Literal["retry", "create"]
+    session: SessionIds | None = None
+
+
+CREATE_ROUTE = Route("create")
 
 
 def is_placeholder(value: Any) -> bool:
@@ -57,7 +70,7 @@ def is_usable(entry: dict[str, Any]) -> bool:
     return not (is_placeholder(entry.get("session_id")) or is_placeholder(entry.get("message_id")))
 
 
-class SessionPicker:
+class ProtocolRouter:
     def __init__(self, map_path: Path) -> None:
         self._file = JsonFile(map_path, {})
         self._turns: dict[str, int] = {}
@@ -80,7 +93,7 @@ class SessionPicker:
         pool = self.entries(model)
         if pool is not None:
             return self._from_pool(pool, settings, model)
-        if not settings.use_default_ids_if_mapping_not_found:
+        if not settings.use_default_ids:
             raise ModelNotFound(
                 f"model {model!r} has no entry in {self.path} and use_default_ids_if_mapping_not_found "
                 f"is false: add it to that file, or run `lmarena-bridge capture --model {model}`",
@@ -95,40 +108,39 @@ class SessionPicker:
         return SessionIds(
             settings.session_id,
             settings.message_id,
-            settings.id_updater_last_mode,
-            settings.id_updater_battle_target,
+            settings.default_mode,
+            settings.default_battle_target,
         )
 
-    def route(self, settings: Settings, model: str) -> SessionIds | None:
-        """The retry target for `model`, or None when it goes through the create-evaluation protocol."""
+    def route(self, settings: Settings, model: str) -> Route:
+        """The protocol for `model`'s next request; InvalidRequest/ModelNotFound when none fits."""
         pool = self.entries(model)
         if pool is not None:
             return self._route_pool(pool, settings, model)
         if settings.protocol == CREATE:
-            return None
+            return CREATE_ROUTE
         # With use_default_ids_if_mapping_not_found off, an unmapped model stays the seed's 404 (pick).
-        if settings.protocol == AUTO and settings.use_default_ids_if_mapping_not_found and not has_global_ids(settings):
-            return None
-        return self.pick(settings, model)
+        if settings.protocol == AUTO and settings.use_default_ids and not has_global_ids(settings):
+            return CREATE_ROUTE
+        return Route("retry", self.pick(settings, model))
 
-    def _route_pool(self, pool: list[dict[str, Any]], settings: Settings, model: str) -> SessionIds | None:
+    def _route_pool(self, pool: list[dict[str, Any]], settings: Settings, model: str) -> Route:
         """Round-robin over the pool's usable entries; an entry whose protocol is `create` needs no ids."""
         protocols = [self._entry_protocol(e, settings, model) for e in pool]
         slots = [e if p != CREATE else None for e, p in zip(pool, protocols) if p == CREATE or is_usable(e)]
         if not slots:
             if RETRY in protocols:
-                return self._from_pool(pool, settings, model)  # the 400 that says to capture
+                return Route("retry", self._from_pool(pool, settings, model))  # the 400 that says to capture
             log.debug("no usable ids for %r in %s: using the create-evaluation protocol", model, self.path)
-            return None
+            return CREATE_ROUTE
         chosen = self._take_turn(model, pool, slots)
-        return None if chosen is None else self._from_entry(chosen, settings, model)
+        return CREATE_ROUTE if chosen is None else Route("retry", self._from_entry(chosen, settings, model))
 
     def _entry_protocol(self, entry: dict[str, Any], settings: Settings, model: str) -> str:
-        protocol = entry.get("protocol", settings.protocol)
+        protocol = str(entry.get("protocol", settings.protocol))
         if protocol not in PROTOCOLS:
             raise InvalidRequest(
-                f"the entry for {model!r} in {self.path} has protocol {protocol!r}; "
-                f"use one of {', '.join(PROTOCOLS)}",
+                f"the entry for {model!r} in {self.path} has protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}",
                 code="invalid_value",
             )
         return protocol
@@ -152,8 +164,8 @@ class SessionPicker:
         return usable[turn % len(usable)]
 
     def _from_entry(self, entry: dict[str, Any], settings: Settings, model: str) -> SessionIds:
-        mode = entry.get("mode") or settings.id_updater_last_mode
-        target = entry.get("battle_target") or settings.id_updater_battle_target
+        mode = entry.get("mode") or settings.default_mode
+        target = entry.get("battle_target") or settings.default_battle_target
         target = target.upper() if isinstance(target, str) else target
         if mode not in MODES or target not in BATTLE_TARGETS:
             raise InvalidRequest(

@@ -38,7 +38,9 @@ class Completion:
         self.model = model
         self.created = int(time.time())
 
-    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, usage: dict | None = None) -> dict:
+    def chunk(
+        self, delta: dict[str, Any], finish_reason: str | None = None, usage: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -50,7 +52,7 @@ class Completion:
             payload["usage"] = usage
         return payload
 
-    def message(self, content: str, reasoning: str, finish_reason: str, usage: dict[str, int]) -> dict:
+    def message(self, content: str, reasoning: str, finish_reason: str, usage: dict[str, int]) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if reasoning:
             message["reasoning_content"] = reasoning

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from .config import Settings
+from ..config import Settings
 from .errors import CommandError
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ async def bridge_answers(url: str) -> bool:
     return isinstance(body, dict) and "status" in body
 
 
-async def post(url: str, path: str, settings: Settings, body: dict[str, Any] | None, *, timeout: float) -> httpx.Response:
+async def post(
+    url: str, path: str, settings: Settings, body: dict[str, Any] | None, *, timeout: float
+) -> httpx.Response:
     """POST `body` to the bridge at `url`, with the configured API key when there is one."""
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     try:

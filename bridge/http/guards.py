@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .errors import AuthenticationFailed, BridgeError, NotLoopback, RequestTooLarge
+from ..errors import AuthenticationFailed, BridgeError, NotLoopback, RequestTooLarge
 
 PROTECTED_PREFIXES = ("/v1/", "/internal/")
 
@@ -23,7 +23,7 @@ PROTECTED_PREFIXES = ("/v1/", "/internal/")
 def _header(scope: dict[str, Any], wanted: bytes) -> str | None:
     for name, value in scope["headers"]:
         if name == wanted:
-            return value.decode("latin-1")
+            return str(value.decode("latin-1"))
     return None
 
 
@@ -74,10 +74,13 @@ class ApiKeyGuard:
                 return
             expected = self.api_key()
             if expected and not hmac.compare_digest(_bearer(scope), expected.encode()):
-                await send_error(send, AuthenticationFailed(
-                    "missing or wrong API key: send `Authorization: Bearer <api_key>` with the key set in "
-                    "config.jsonc (or the API_KEY environment variable)"
-                ))
+                await send_error(
+                    send,
+                    AuthenticationFailed(
+                        "missing or wrong API key: send `Authorization: Bearer <api_key>` with the key set in "
+                        "config.jsonc (or the API_KEY environment variable)"
+                    ),
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -113,9 +116,9 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await send_error(send, RequestTooLarge(
-                    f"the request body is over {limit} bytes (max_request_bytes); send less"
-                ))
+                await send_error(
+                    send, RequestTooLarge(f"the request body is over {limit} bytes (max_request_bytes); send less")
+                )
                 return
             body.append(chunk)
             more = message.get("more_body", False)
@@ -126,6 +129,7 @@ class BodySizeLimit:
             if not replayed:
                 replayed = True
                 return {"type": "http.request", "body": b"".join(body), "more_body": False}
-            return await receive()
+            message: dict[str, Any] = await receive()
+            return message
 
         await self.app(scope, replay, send)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 from browser.stream import Event, Finish, ImageResult, ReasoningDelta, TextDelta
 
-from .errors import BridgeError
+from ..errors import BridgeError
 from .openai_format import (
     CONTENT_FILTER_NOTICE,
     DONE,
@@ -32,7 +33,7 @@ def _delta(event: Event) -> dict[str, str] | None:
 
 
 async def stream_chunks(
-    completion: Completion, first: Event | None, events: AsyncIterator[Event]
+    completion: Completion, first: Event | None, events: AsyncGenerator[Event, None]
 ) -> AsyncIterator[bytes]:
     """SSE: a role chunk, deltas, a finish chunk, [DONE]; an error becomes one error event."""
     finish = "stop"
@@ -61,8 +62,8 @@ async def stream_chunks(
 
 
 async def collect(
-    completion: Completion, first: Event | None, events: AsyncIterator[Event], prompt_text: str
-) -> dict:
+    completion: Completion, first: Event | None, events: AsyncGenerator[Event, None], prompt_text: str
+) -> dict[str, Any]:
     """The whole answer as one `chat.completion` object."""
     content: list[str] = []
     reasoning: list[str] = []

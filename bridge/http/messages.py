@@ -19,7 +19,8 @@ from typing import Any
 
 from browser.arena import ArenaMessage
 
-from .errors import InvalidRequest, RequestTooLarge
+from ..chat import EMPTY_USER_TEXT
+from ..errors import InvalidRequest, RequestTooLarge
 from .schemas import ChatMessage
 
 ROLE_MAP = {"developer": "system", "tool": "user", "function": "user"}
@@ -29,7 +30,6 @@ WELL_KNOWN_KINDS = ("image/", "audio/", "video/", "text/")
 NAME_PREFIXES = {"image": "image", "audio": "audio", "video": "video"}
 IMAGE_DETAILS = ("auto", "low", "high")
 TEXT_JOINER = "\n\n"
-EMPTY_USER_TEXT = " "
 
 
 def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> list[ArenaMessage]:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import uvicorn
-from playwright.async_api import async_playwright
 
-from browser.errors import BrowserNotFound
-from browser.launcher import find_browser
 from browser.profile import profile_holder
+from browser.standalone import locate_browser
 
-from .app import create_app
-from .config import Settings
+from ..config import ConfigStore, Settings, launch_options
+from ..http import create_app
 from .errors import CommandError
 
 log = logging.getLogger(__name__)
@@ -23,11 +20,7 @@ log = logging.getLogger(__name__)
 
 async def check_browser(settings: Settings) -> None:
     """Fail fast, in one line, when no browser can be launched or the profile is taken."""
-    async with async_playwright() as playwright:
-        try:
-            find_browser(settings.browser_executable or None, playwright, headless=settings.headless)
-        except BrowserNotFound as exc:
-            raise CommandError(str(exc)) from exc
+    await locate_browser(launch_options(settings))  # BrowserNotFound says how to install one
     holder = profile_holder(settings.profile_path)
     if holder:
         raise CommandError(
@@ -36,13 +29,12 @@ async def check_browser(settings: Settings) -> None:
         )
 
 
-async def serve(
-    settings: Settings, *, cli: Mapping[str, Any] | None = None, on_ready: Callable[[], None] = lambda: None
-) -> None:
+async def serve(config: ConfigStore, *, on_ready: Callable[[], None] = lambda: None) -> None:
     """Serve until a signal; `on_ready` is called once the server listens."""
+    settings = config.current()
     await check_browser(settings)
-    app = create_app(settings, cli=cli)
-    config = uvicorn.Config(
+    app = create_app(config)
+    server_config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -50,7 +42,7 @@ async def serve(
         timeout_graceful_shutdown=10,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config)
     announce = asyncio.create_task(_when_started(server, on_ready))
     try:
         await server.serve()

@@ -9,7 +9,6 @@ with the user's entries, comments and formatting kept.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -21,19 +20,15 @@ import json5
 from browser import ArenaPage
 from browser.arena import is_image_model
 from browser.driver import LOGGED_OUT, READY
-from browser.errors import BrowserError, ProfileInUse
+from browser.errors import BrowserError
 
-from . import remote
 from .config import Settings
 from .jsonc import atomic_write_text, update_file
-from .models import IMAGE_SUFFIX, Model, ModelRegistry
-from .errors import CommandError
+from .models import IMAGE_SUFFIX
 
 log = logging.getLogger(__name__)
 
 USABLE_STATES = (READY, LOGGED_OUT)  # the model list is on the page either way
-STANDALONE_READY_TIMEOUT = 90.0
-REFRESH_TIMEOUT = 180.0
 
 
 class ModelFileError(Exception):
@@ -71,7 +66,7 @@ def write_model_files(settings: Settings, models: list[dict[str, Any]]) -> list[
     except (OSError, ValueError) as exc:
         raise ModelFileError(f"{path} is not readable JSON ({exc}); fix or delete it, then refresh again") from exc
     if not isinstance(existing, dict):
-        raise ModelFileError(f"{path} must hold an object {{\"public name\": \"model uuid\"}}; fix or delete it")
+        raise ModelFileError(f'{path} must hold an object {{"public name": "model uuid"}}; fix or delete it')
     added = new_entries(existing, models)
     if added or not path.exists():
         try:
@@ -111,8 +106,12 @@ class ModelUpdater:
                 log.warning("the arena page at %s has no model list; the model files are unchanged", self.page.url)
                 return RefreshResult(0, [])
             added = await asyncio.to_thread(write_model_files, settings, models)
-        log.info("model list: %d models on the arena, %d added to models.json%s", len(models), len(added),
-                 f" ({', '.join(added)})" if added else "")
+        log.info(
+            "model list: %d models on the arena, %d added to models.json%s",
+            len(models),
+            len(added),
+            f" ({', '.join(added)})" if added else "",
+        )
         return RefreshResult(len(models), added)
 
     def start(self, settings: Settings) -> None:
@@ -131,71 +130,3 @@ class ModelUpdater:
             await self.refresh(settings, fresh=False)
         except (BrowserError, ModelFileError) as exc:
             log.warning("could not update the model list at start-up: %s", exc)
-
-
-# -- the `models` command -------------------------------------------------------------
-
-
-async def models_command(settings: Settings, *, refresh: bool = False, server: str | None = None) -> str:
-    """`lmarena-bridge models [--refresh]`: a table of the models, refreshed first if asked."""
-    lines = []
-    if refresh:
-        url = remote.server_url(settings, server)
-        if await remote.bridge_answers(url):
-            result = await _refresh_through(url, settings)
-            lines.append(_summary(result, f"the bridge at {url}"))
-        else:
-            if server:
-                log.warning("no bridge answers at %s; reading the arena page in a browser of its own", url)
-            result = await _refresh_standalone(settings)
-            lines.append(_summary(result, settings.arena_url))
-    lines.append(format_table(ModelRegistry(settings.models_path, settings.available_models_path).all(), settings))
-    return "\n".join(lines)
-
-
-def _summary(result: RefreshResult, source: str) -> str:
-    if not result.models:
-        return f"{source}: the arena page has no model list; the model files are unchanged"
-    added = f": {', '.join(result.added)}" if result.added else ""
-    return f"{source}: {result.models} models on the arena, {len(result.added)} added to models.json{added}"
-
-
-async def _refresh_through(url: str, settings: Settings) -> RefreshResult:
-    response = await remote.post(url, "/internal/models/refresh", settings, None, timeout=REFRESH_TIMEOUT)
-    if response.status_code != 200:
-        raise CommandError(f"the bridge at {url} could not refresh the models: {remote.error_message(response)}")
-    body = response.json()
-    return RefreshResult(int(body.get("models", 0)), [str(name) for name in body.get("added", [])])
-
-
-async def _refresh_standalone(settings: Settings) -> RefreshResult:
-    from .app import launch_options
-
-    page = ArenaPage(settings.arena_url, dataclasses.replace(launch_options(settings), headless=True))
-    try:
-        await page.start()
-    except ProfileInUse as exc:
-        raise CommandError(f"{exc}; if a bridge runs on it, pass its address with --server URL") from exc
-    try:
-        if not await wait_until_usable(page, STANDALONE_READY_TIMEOUT):
-            raise CommandError(
-                f"the arena page did not load in {STANDALONE_READY_TIMEOUT:g} s ({page.state}: {page.detail}); "
-                "run `lmarena-bridge login` to pass the check, then refresh again"
-            )
-        return await ModelUpdater(page).refresh(settings, fresh=False)  # just loaded
-    except ModelFileError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        await page.close()
-
-
-def format_table(models: list[Model], settings: Settings) -> str:
-    """The models as aligned columns: name, organization, kind, arena id."""
-    if not models:
-        return f"no models in {settings.models_path}: run `lmarena-bridge models --refresh`"
-    rows = [("MODEL", "ORGANIZATION", "KIND", "ID")]
-    rows += [(m.name, m.organization or "-", "image" if m.image else "text", m.id or "-") for m in models]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows
-    )

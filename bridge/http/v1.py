@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from browser.driver import READY
 
-from .chat import ChatService
-from .errors import ClientGone
+from ..chat import ChatRequest, ChatService
+from .disconnect import EventStream, unless_disconnected
+from .messages import to_arena
 from .openai_format import Completion
-from .responses import collect, stream_chunks
 from .schemas import ChatCompletionRequest
-
-T = TypeVar("T")
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-class EventStream(StreamingResponse):
-    """SSE that always closes the arena stream, even when the client leaves before the first
-    chunk is sent (the body generator then never starts, so its own `finally` never runs)."""
-
-    def __init__(self, body: AsyncIterator[bytes], events: AsyncGenerator[Any, None]) -> None:
-        super().__init__(body, media_type="text/event-stream", headers=STREAM_HEADERS)
-        self._events = events
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self._events.aclose()
-
+from .streaming import collect, stream_chunks
 
 v1 = APIRouter(prefix="/v1")
 public = APIRouter()
@@ -57,7 +37,8 @@ async def list_models(request: Request) -> dict[str, Any]:
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSONResponse | StreamingResponse:
     chat: ChatService = request.app.state.chat
     settings = request.app.state.config.current()
-    events = chat.events(body, settings)
+    messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
+    events = chat.events(ChatRequest(body.model, messages), settings)
     try:
         first = await unless_disconnected(request, anext(events, None))
     except BaseException:
@@ -68,27 +49,6 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
         return EventStream(stream_chunks(completion, first, events), events)
     prompt = "".join(m.content if isinstance(m.content, str) else "" for m in body.messages)
     return JSONResponse(await unless_disconnected(request, collect(completion, first, events, prompt)))
-
-
-async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """Run `work`, cancelling it if the client goes away first (which aborts the arena fetch)."""
-    task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(_disconnected(request))
-    try:
-        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.wait({task})
-    if task.cancelled():
-        raise ClientGone("the client disconnected")
-    return task.result()
-
-
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
 
 
 @public.get("/health", response_model=None)

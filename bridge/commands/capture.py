@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import json5
 
-from browser import ArenaPage
-from browser.errors import LaunchFailed, PageGone, ProfileInUse
+from browser import open_arena_page
+from browser.errors import PageGone
 
+from ..config import Settings, launch_options
+from ..jsonc import append_to_list, atomic_write_text, set_values
 from . import remote
-from .config import Settings
-from .jsonc import append_to_list, atomic_write_text, set_values
 from .errors import CommandError
 
 log = logging.getLogger(__name__)
@@ -43,12 +42,15 @@ async def capture(
     """Capture one Retry, write the ids, and say what was captured and where it went."""
     if timeout <= 0:
         raise CommandError("--timeout must be a positive number of seconds")
-    mode = mode or settings.id_updater_last_mode
-    target = (target or settings.id_updater_battle_target).upper()
+    mode = mode or settings.default_mode
+    target = (target or settings.default_battle_target).upper()
     url = remote.server_url(settings, server)
     if await remote.bridge_answers(url):
-        log.info("arming capture in the bridge at %s: click Retry on the target model's answer in its "
-                 "browser window (the bridge shows one when started with `serve --headed`)", url)
+        log.info(
+            "arming capture in the bridge at %s: click Retry on the target model's answer in its "
+            "browser window (the bridge shows one when started with `serve --headed`)",
+            url,
+        )
         session_id, message_id = await _through_server(url, settings, timeout)
     else:
         if server:
@@ -60,8 +62,9 @@ async def capture(
 
 
 async def _through_server(url: str, settings: Settings, timeout: float) -> tuple[str, str]:
-    response = await remote.post(url, "/internal/capture", settings, {"timeout": timeout},
-                                 timeout=timeout + HTTP_MARGIN)
+    response = await remote.post(
+        url, "/internal/capture", settings, {"timeout": timeout}, timeout=timeout + HTTP_MARGIN
+    )
     if response.status_code == 200:
         body = response.json()
         return str(body["session_id"]), str(body["message_id"])
@@ -71,25 +74,13 @@ async def _through_server(url: str, settings: Settings, timeout: float) -> tuple
 
 
 async def _in_own_window(settings: Settings, timeout: float) -> tuple[str, str]:
-    from .app import launch_options
-
-    page = ArenaPage(settings.arena_url, dataclasses.replace(launch_options(settings), headless=False))
-    try:
-        await page.start()
-    except ProfileInUse as exc:
-        raise CommandError(f"{exc}; if a bridge runs on it, pass its address with --server URL") from exc
-    except LaunchFailed as exc:
-        hint = "" if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") else (
-            " (no display here: start `lmarena-bridge serve --headed` where you can see it, or use xvfb-run)"
-        )
-        raise CommandError(f"{exc}{hint}") from exc
-    try:
+    options = dataclasses.replace(launch_options(settings), headless=False)
+    async with open_arena_page(settings.arena_url, options) as page:
         log.info("in the window that opened: click Retry on the target model's answer (waiting %g s)", timeout)
-        ids = await page.capture_retry(timeout)
-    except PageGone as exc:
-        raise CommandError(f"the capture window closed before a Retry was clicked ({exc})") from exc
-    finally:
-        await page.close()
+        try:
+            ids = await page.capture_retry(timeout)
+        except PageGone as exc:
+            raise CommandError(f"the capture window closed before a Retry was clicked ({exc})") from exc
     if ids is None:
         raise CommandError(_timed_out(timeout))
     return ids
@@ -102,8 +93,7 @@ def _timed_out(timeout: float) -> str:
     )
 
 
-def record(settings: Settings, session_id: str, message_id: str, *, mode: str, target: str,
-           model: str | None) -> str:
+def record(settings: Settings, session_id: str, message_id: str, *, mode: str, target: str, model: str | None) -> str:
     """Write the ids where they belong; a line saying where."""
     if model:
         entry: dict[str, Any] = {"session_id": session_id, "message_id": message_id, "mode": mode}
@@ -112,8 +102,12 @@ def record(settings: Settings, session_id: str, message_id: str, *, mode: str, t
         path = settings.endpoint_map_path
         size = _write(path, lambda text: _append_to_pool(path, text, model, entry))
         return f"appended to the pool of {model!r} in {path} ({size} entries)"
-    values = {"session_id": session_id, "message_id": message_id,
-              "id_updater_last_mode": mode, "id_updater_battle_target": target}
+    values = {
+        "session_id": session_id,
+        "message_id": message_id,
+        "id_updater_last_mode": mode,
+        "id_updater_battle_target": target,
+    }
     path = settings.config_path
     _write(path, lambda text: (set_values(text, values), 0))
     return f"written to {path}; a running bridge uses them from its next request"
@@ -127,7 +121,7 @@ def _write(path: Path, edit: Any) -> int:
         atomic_write_text(path, new)
     except (OSError, ValueError) as exc:
         raise CommandError(f"could not write {path}: {exc}") from exc
-    return count
+    return int(count)
 
 
 def _append_to_pool(path: Path, text: str, model: str, entry: dict[str, Any]) -> tuple[str, int]:
@@ -144,8 +138,12 @@ def _append_to_pool(path: Path, text: str, model: str, entry: dict[str, Any]) ->
         pool = list(current)
     else:
         raise ValueError(f"the entry of {model!r} must be an object or a list of objects")
-    same = [i for i, e in enumerate(pool) if isinstance(e, dict)
-            and (e.get("session_id"), e.get("message_id")) == (entry["session_id"], entry["message_id"])]
+    same = [
+        i
+        for i, e in enumerate(pool)
+        if isinstance(e, dict)
+        and (e.get("session_id"), e.get("message_id")) == (entry["session_id"], entry["message_id"])
+    ]
     if not same:
         return append_to_list(text, model, entry), len(pool) + 1
     if pool[same[0]] == entry:

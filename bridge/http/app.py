@@ -4,52 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from browser import ArenaPage, LaunchOptions
+from browser import ArenaPage
 
-from .api import public, v1
-from .chat import ChatService
-from .config import ConfigStore, Settings
-from .errors import BridgeError, InvalidRequest
+from ..chat import ChatService
+from ..config import ConfigStore, launch_options
+from ..errors import BridgeError, HttpError, InvalidRequest
+from ..images import ImageService
+from ..limiter import Limiter
+from ..model_list import ModelUpdater
+from ..models import ModelRegistry
+from ..routing import ProtocolRouter, describe_protocol
+from ..update_check import start_update_check
 from .guards import ApiKeyGuard, BodySizeLimit
-from .images import ImageService
 from .images import router as images_router
 from .internal import internal
-from .limiter import Limiter
-from .model_update import ModelUpdater
-from .models import ModelRegistry
-from .sessions import SessionPicker, describe_protocol
-from .update_check import start_update_check
+from .v1 import public, v1
 
 log = logging.getLogger(__name__)
 
 
-def launch_options(settings: Settings) -> LaunchOptions:
-    return LaunchOptions(
-        profile_dir=settings.profile_path,
-        headless=settings.headless,
-        executable=settings.browser_executable or None,
-        args=tuple(settings.browser_args),
-        proxy=settings.proxy or None,
-        ignore_https_errors=settings.ignore_https_errors,
-    )
+def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI:
+    """Build the app around the settings in force; the browser starts in the background when the app starts.
 
-
-def create_app(
-    settings: Settings, *, cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
-) -> FastAPI:
-    """Build the app; the browser starts in the background when the app starts."""
-    idle = settings.idle_restart_timeout_seconds
-    idle = idle if settings.enable_idle_restart and idle > 0 else None
-    page = ArenaPage(settings.arena_url, launch_options(settings), idle_reload_after=idle)
+    `page` replaces the arena page the settings describe (tests pass a scripted subclass).
+    """
+    settings = config.current()
+    if page is None:
+        timeout = settings.idle_restart_timeout_seconds
+        idle = timeout if settings.enable_idle_restart and timeout > 0 else None
+        page = ArenaPage(settings.arena_url, launch_options(settings), idle_reload_after=idle)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,12 +59,12 @@ def create_app(
             await page.close()
 
     app = FastAPI(title="lmarena-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.config = ConfigStore(settings, cli, env)
+    app.state.config = config
     app.state.page = page
     app.state.models = ModelRegistry(settings.models_path, settings.available_models_path)
-    app.state.sessions = SessionPicker(settings.endpoint_map_path)
+    app.state.router = ProtocolRouter(settings.endpoint_map_path)
     limiter = Limiter(settings.max_concurrent_requests, settings.max_queued_requests)
-    app.state.chat = ChatService(page, app.state.models, app.state.sessions, limiter)
+    app.state.chat = ChatService(page, app.state.models, app.state.router, limiter)
     app.state.images = ImageService(app.state.chat, page, app.state.models)
     app.state.model_updater = ModelUpdater(page)
     app.include_router(v1)
@@ -88,8 +79,6 @@ def create_app(
         bound_to=lambda: settings.host,
     )
     return app
-
-
 
 
 def _render(error: BridgeError) -> JSONResponse:
@@ -107,9 +96,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error = BridgeError(str(exc.detail), code="not_found" if exc.status_code == 404 else "http_error")
-        error.status, error.type = exc.status_code, "invalid_request_error"
-        return _render(error)
+        return _render(HttpError(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -4,7 +4,7 @@
     POST /internal/models/refresh  -> {"models": <count>, "added": [names]}
 
 For the CLI only: loopback clients that did not come through a proxy, and the API key
-when one is set (checked by bridge.guards before the body is read). The server reports what it captured; the CLI writes the files.
+when one is set (checked by bridge.http.guards before the body is read). The server reports what it captured; the CLI writes the files.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from browser.errors import BrowserError
-
-from .api import unless_disconnected
-from .errors import BridgeError, CaptureTimeout, NotLoopback, from_browser
-from .model_update import ModelFileError
+from ..errors import BridgeError, CaptureTimeout, NotLoopback, browser_errors
+from ..model_list import ModelFileError
+from .disconnect import unless_disconnected
 
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 DEFAULT_CAPTURE_TIMEOUT = 300.0
@@ -52,10 +50,8 @@ class CaptureRequest(BaseModel):
 async def capture(request: Request, body: CaptureRequest | None = None) -> dict[str, Any]:
     """Arm capture in the server's page; answer once the user clicks Retry there."""
     timeout = body.timeout if body is not None else DEFAULT_CAPTURE_TIMEOUT
-    try:
+    with browser_errors():
         ids = await unless_disconnected(request, request.app.state.page.capture_retry(timeout))
-    except BrowserError as exc:
-        raise from_browser(exc) from exc
     if ids is None:
         raise CaptureTimeout(
             f"no Retry was clicked in the bridge's arena page within {timeout:g} s; run `lmarena-bridge capture` "
@@ -70,9 +66,8 @@ async def refresh_models(request: Request) -> dict[str, Any]:
     """Read the model list from the server's page into its model files."""
     settings = request.app.state.config.current()
     try:
-        result = await request.app.state.model_updater.refresh(settings)
-    except BrowserError as exc:
-        raise from_browser(exc) from exc
+        with browser_errors():
+            result = await request.app.state.model_updater.refresh(settings)
     except ModelFileError as exc:
         raise BridgeError(str(exc), code="invalid_models_file") from exc
     return {"models": result.models, "added": result.added}

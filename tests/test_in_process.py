@@ -1,0 +1,101 @@
+"""The HTTP layer in-process: the real app around a `ScriptedPage`, the real `openai` client
+over `httpx.ASGITransport`. No browser; the browser paths have their own end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from browser.errors import ArenaFailure, FailureKind
+from tests.scripted_page import ScriptedPage, in_process_app, says
+
+MODEL_ID = "0199f060-b306-7e1f-aeae-0ebb4e3f1122"
+MODELS = {"gpt-4o": MODEL_ID}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def page() -> ScriptedPage:
+    return ScriptedPage()
+
+
+@pytest.fixture
+async def http(tmp_path: Path, page: ScriptedPage) -> AsyncIterator[httpx.AsyncClient]:
+    app = in_process_app(tmp_path, page, MODELS, protocol="create")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture
+def client(http: httpx.AsyncClient) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1/v1", http_client=http, max_retries=0)
+
+
+@pytest.mark.anyio
+async def test_a_chat_completion_is_the_scripted_answer_in_openai_shape(client, page):
+    completion = await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert completion.choices[0].message.content == "Hello there"
+    assert completion.choices[0].finish_reason == "stop"
+    assert page.bodies()[0]["modelAId"] == MODEL_ID
+
+
+@pytest.mark.anyio
+async def test_a_stream_carries_the_pieces_in_order(client):
+    stream = await client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    pieces = [c.choices[0].delta.content async for c in stream if c.choices and c.choices[0].delta.content]
+    assert pieces == ["Hello", " there"]
+
+
+@pytest.mark.anyio
+async def test_the_conversation_reaches_the_arena_folded_into_one_user_message(client, page):
+    await client.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "first answer"},
+            {"role": "user", "content": "second question"},
+        ],
+    )
+    content = page.bodies()[0]["userMessage"]["content"]
+    assert all(part in content for part in ("be brief", "first question", "first answer", "second question"))
+
+
+@pytest.mark.anyio
+async def test_an_arena_rate_limit_is_429_with_retry_after(client, page):
+    page.answer = lambda _r: ArenaFailure(FailureKind.RATE_LIMITED, "slow down", status=429, retry_after=30)
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.response.headers["retry-after"] == "30"
+    assert caught.value.body["code"] == "arena_rate_limited"
+
+
+@pytest.mark.anyio
+async def test_an_unknown_model_is_404_naming_the_refresh_command(client):
+    with pytest.raises(openai.NotFoundError) as caught:
+        await client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
+    assert "lmarena-bridge models --refresh" in caught.value.message
+
+
+@pytest.mark.anyio
+async def test_an_unknown_route_is_404_in_openai_shape(http):
+    response = await http.get("/v1/nowhere")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.anyio
+async def test_a_scripted_page_makes_health_ok(http):
+    response = await http.get("/health")
+    assert (response.status_code, response.json()["status"]) == (200, "ok")
+
