@@ -23,6 +23,8 @@ from ..model_list import ModelUpdater
 from ..models import ModelRegistry
 from ..routing import ProtocolRouter, describe_protocol
 from ..update_check import start_update_check
+from .anthropic import anthropic
+from .anthropic_format import error_body, is_anthropic_path
 from .guards import ApiKeyGuard, BodySizeLimit
 from .images import router as images_router
 from .internal import internal
@@ -68,6 +70,7 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     app.state.images = ImageService(app.state.chat, page, app.state.models)
     app.state.model_updater = ModelUpdater(page)
     app.include_router(v1)
+    app.include_router(anthropic)
     app.include_router(images_router)
     app.include_router(public)
     app.include_router(internal)
@@ -81,27 +84,28 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     return app
 
 
-def _render(error: BridgeError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
+def _render(request: Request, error: BridgeError) -> JSONResponse:
+    body = error_body(error) if is_anthropic_path(request.url.path) else error.body()
+    return JSONResponse(body, status_code=error.status, headers=error.headers())
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BridgeError)
-    async def bridge_error(_: Request, exc: BridgeError) -> JSONResponse:
-        return _render(exc)
+    async def bridge_error(request: Request, exc: BridgeError) -> JSONResponse:
+        return _render(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _render(_from_validation(exc))
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _render(request, _from_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _render(HttpError(exc.status_code, str(exc.detail)))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _render(request, HttpError(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return _render(BridgeError(f"internal error ({type(exc).__name__}); see the server log"))
+        return _render(request, BridgeError(f"internal error ({type(exc).__name__}); see the server log"))
 
 
 def _from_validation(exc: RequestValidationError) -> InvalidRequest:

@@ -1,0 +1,283 @@
+"""Arena events -> Anthropic's stream events; the non-stream message is the fold of the same events.
+
+`Assembler` turns each arena event into the Messages API stream events it implies
+(Anthropic's API reference, "Streaming messages"): arena reasoning becomes a `thinking`
+block (`thinking_delta`s, then one `signature_delta`), text a `text` block
+(`text_delta`s), tool calls `tool_use` blocks (one `input_json_delta` with the whole
+input). Blocks are opened and closed one after another, indexed from 0.
+
+With tools, text streams until it may be turning into a tool call (a `<tool_call` tag, a
+code fence, or an answer that opens with JSON); the rest waits for the end, when
+tools.parse_tool_calls decides between calls (`stop_reason` `tool_use`) and plain text.
+
+Stop sequences are honoured across pieces: text that could be the start of one is held
+back until it is clear, and the answer ends before the first match (`stop_reason`
+`stop_sequence`, `stop_sequence` the match); the arena fetch is then closed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from typing import Any
+
+from browser.stream import Event, Finish, ImageResult, ReasoningDelta, TextDelta
+
+from ..errors import BridgeError
+from ..tools import ToolCall, parse_tool_calls
+from .anthropic_format import PING, STOP_REASONS, MessageShape, error_body, new_id, signature, sse, usage
+from .anthropic_messages import ToolPlan
+from .openai_format import CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown
+
+log = logging.getLogger(__name__)
+
+
+class StopScanner:
+    """Finds the first stop sequence in text that arrives in pieces.
+
+    `feed()` returns the text that is safe to pass on: up to the first match, or all but
+    the longest tail that could still begin a stop sequence. `flush()` returns that tail.
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.held = ""
+        self.matched: str | None = None
+
+    def feed(self, text: str) -> str:
+        if not self.stops:
+            return text
+        buffer = self.held + text
+        hits = [(buffer.find(s), s) for s in self.stops if s in buffer]
+        if hits:
+            at, self.matched = min(hits, key=lambda hit: hit[0])
+            self.held = ""
+            return buffer[:at]
+        keep = max((_overlap(buffer, s) for s in self.stops), default=0)
+        self.held = buffer[len(buffer) - keep :]
+        return buffer[: len(buffer) - keep]
+
+    def flush(self) -> str:
+        held, self.held = self.held, ""
+        return held
+
+
+def _overlap(text: str, stop: str) -> int:
+    """The length of the longest end of `text` that is a proper start of `stop`."""
+    for size in range(min(len(text), len(stop) - 1), 0, -1):
+        if text.endswith(stop[:size]):
+            return size
+    return 0
+
+
+TOOL_MARKERS = ("<tool_call", "```")
+JSON_OPENERS = ("{", "[")
+
+
+class ToolHold:
+    """Text that may hold tool calls: `feed()` returns what can stream now, `finish()` the rest and the calls."""
+
+    def __init__(self, plan: ToolPlan) -> None:
+        self.plan = plan
+        self.text = ""
+        self.sent = 0
+        self.holding = False
+
+    def feed(self, piece: str) -> str:
+        self.text += piece
+        if self.holding:
+            return ""
+        start = self.text.lstrip()
+        if not start or (self.sent == 0 and start.startswith(JSON_OPENERS)):
+            self.holding = bool(start)
+            return ""
+        scan_from = max(0, self.sent - max(len(m) for m in TOOL_MARKERS))
+        hits = [at for m in TOOL_MARKERS if (at := self.text.find(m, scan_from)) >= 0]
+        end = min(hits) if hits else len(self.text) - max(_overlap(self.text, m) for m in TOOL_MARKERS)
+        end = len(self.text[:end].rstrip())  # text before a call loses its trailing blanks (tools.py)
+        self.holding = bool(hits)
+        out, self.sent = self.text[self.sent : end], max(self.sent, end)
+        return out
+
+    def finish(self) -> tuple[str, list[ToolCall]]:
+        content, calls = parse_tool_calls(
+            self.text, self.plan.tools, choice=self.plan.choice, parallel=self.plan.parallel, id_prefix="toolu_"
+        )
+        if not calls:
+            content = self.text
+        return content[self.sent :], calls
+
+
+class Assembler:
+    """The stream events of one answer, event by event; `done` once a stop sequence ended it."""
+
+    def __init__(
+        self, shape: MessageShape, stop_sequences: Sequence[str], input_tokens: int, plan: ToolPlan | None = None
+    ) -> None:
+        self.shape = shape
+        self.scanner = StopScanner(stop_sequences)
+        self.tools = ToolHold(plan) if plan is not None and plan.active else None
+        self.calls: list[ToolCall] = []
+        self.input_tokens = input_tokens
+        self.index = -1
+        self.open: str | None = None
+        self.thinking: list[str] = []
+        self.output: list[str] = []
+        self.reported: dict[str, int] | None = None
+        self.reason = "stop"
+
+    @property
+    def done(self) -> bool:
+        return self.scanner.matched is not None
+
+    def start(self) -> list[dict[str, Any]]:
+        return [self.shape.start(self.input_tokens), PING]
+
+    def on(self, event: Event) -> list[dict[str, Any]]:
+        if isinstance(event, ReasoningDelta) and event.text:
+            return self._thinking(event.text)
+        if isinstance(event, TextDelta):
+            return self._answer(self.scanner.feed(event.text))
+        if isinstance(event, ImageResult):
+            return self._answer(self.scanner.feed(image_markdown(event.url)))
+        if isinstance(event, Finish):
+            self.reason, self.reported = event.reason, event.usage
+        return []
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The closing events: held-back text, the open block's stop, message_delta, message_stop."""
+        events = [] if self.done else self._answer(self.scanner.flush())
+        if self.tools is not None:
+            rest, self.calls = self.tools.finish()
+            events += self._text(rest)
+        if self.reason == "content_filter" and not self.done and not self.calls:
+            events += self._text(CONTENT_FILTER_NOTICE)
+        for call in self.calls:
+            events += self._tool_use(call)
+        events += self._close()
+        stop_reason = "stop_sequence" if self.done else STOP_REASONS.get(self.reason, "end_turn")
+        stop_reason = "tool_use" if self.calls else stop_reason
+        delta = self.shape.delta(stop_reason, self.scanner.matched, self.output_tokens())
+        if self.reported and self.reported.get("prompt_tokens"):
+            delta["usage"]["input_tokens"] = self.reported["prompt_tokens"]
+        return events + [delta, self.shape.stop()]
+
+    def output_tokens(self) -> int:
+        if self.reported and self.reported.get("completion_tokens"):
+            return self.reported["completion_tokens"]
+        return estimate_tokens("".join(self.thinking) + "".join(self.output))
+
+    def _thinking(self, text: str) -> list[dict[str, Any]]:
+        events = self._switch("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        self.thinking.append(text)
+        return events + [self.shape.block_delta(self.index, {"type": "thinking_delta", "thinking": text})]
+
+    def _answer(self, text: str) -> list[dict[str, Any]]:
+        return self._text(self.tools.feed(text) if self.tools is not None else text)
+
+    def _tool_use(self, call: ToolCall) -> list[dict[str, Any]]:
+        block = {"type": "tool_use", "id": call.id or new_id("toolu"), "name": call.name, "input": {}}
+        events = self._close() + self._switch("tool_use", block)
+        arguments = call.arguments_json()
+        self.output.append(arguments)
+        return events + [self.shape.block_delta(self.index, {"type": "input_json_delta", "partial_json": arguments})]
+
+    def _text(self, text: str) -> list[dict[str, Any]]:
+        if not text:
+            return []
+        events = self._switch("text", {"type": "text", "text": ""})
+        self.output.append(text)
+        return events + [self.shape.block_delta(self.index, {"type": "text_delta", "text": text})]
+
+    def _switch(self, kind: str, block: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.open == kind:
+            return []
+        events = self._close()
+        self.index += 1
+        self.open = kind
+        if kind == "thinking":
+            self.thinking = []
+        return events + [self.shape.block_start(self.index, block)]
+
+    def _close(self) -> list[dict[str, Any]]:
+        if self.open is None:
+            return []
+        events = []
+        if self.open == "thinking":
+            sig = signature("".join(self.thinking))
+            events.append(self.shape.block_delta(self.index, {"type": "signature_delta", "signature": sig}))
+        self.open = None
+        return events + [self.shape.block_stop(self.index)]
+
+
+async def _events(
+    assembler: Assembler, first: Event | None, events: AsyncGenerator[Event, None]
+) -> AsyncIterator[dict[str, Any]]:
+    """All stream events of the answer; stops reading the arena at a stop sequence."""
+    for out in assembler.start():
+        yield out
+    event = first
+    while event is not None and not assembler.done:
+        for out in assembler.on(event):
+            yield out
+        event = None if assembler.done else await anext(events, None)
+    for out in assembler.finish():
+        yield out
+
+
+async def stream_sse(
+    assembler: Assembler, first: Event | None, events: AsyncGenerator[Event, None]
+) -> AsyncIterator[bytes]:
+    """SSE bytes; a failure after the start becomes one `error` event."""
+    try:
+        async for out in _events(assembler, first, events):
+            yield sse(out)
+    except BridgeError as exc:
+        log.warning("stream %s failed: %s", assembler.shape.id, exc.message)
+        yield sse(error_body(exc))
+    finally:
+        await events.aclose()
+
+
+async def collect(assembler: Assembler, first: Event | None, events: AsyncGenerator[Event, None]) -> dict[str, Any]:
+    """The whole answer as one message object: the fold of the stream events."""
+    content: list[dict[str, Any]] = []
+    message: dict[str, Any] = {}
+    try:
+        async for out in _events(assembler, first, events):
+            fold(message, content, out)
+    finally:
+        await events.aclose()
+    return message
+
+
+def fold(message: dict[str, Any], content: list[dict[str, Any]], event: dict[str, Any]) -> None:
+    """Apply one stream event to the message being built (as Anthropic's SDKs accumulate them)."""
+    kind = event["type"]
+    if kind == "message_start":
+        message.update(event["message"], content=content)
+    elif kind == "content_block_start":
+        content.append(dict(event["content_block"]))
+    elif kind == "content_block_delta":
+        block, delta = content[event["index"]], event["delta"]
+        if delta["type"] == "text_delta":
+            block["text"] += delta["text"]
+        elif delta["type"] == "thinking_delta":
+            block["thinking"] += delta["thinking"]
+        elif delta["type"] == "signature_delta":
+            block["signature"] = delta["signature"]
+        elif delta["type"] == "input_json_delta":
+            block["_json"] = block.get("_json", "") + delta["partial_json"]
+    elif kind == "content_block_stop":
+        _finish_block(content[event["index"]])
+    elif kind == "message_delta":
+        message.update(event["delta"])
+        message["usage"] = usage(
+            event["usage"].get("input_tokens", message["usage"]["input_tokens"]), event["usage"]["output_tokens"]
+        )
+
+
+def _finish_block(block: dict[str, Any]) -> None:
+    if "_json" in block:
+        block["input"] = json.loads(block.pop("_json") or "{}")
