@@ -15,8 +15,14 @@ import httpx2
 import pytest
 from anthropic.types import RawMessageStreamEvent
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
+from bridge.http.anthropic import IMAGE_TOKENS
+from bridge.http.anthropic_messages import CountTokensRequest, tool_plan
+from bridge.http.anthropic_stream import StopScanner, ToolHold
+from bridge.tools import parse_tool_calls
 from browser import ArenaRequest
 from browser.errors import ArenaFailure, FailureKind
 from browser.stream import Event, Finish, ReasoningDelta, TextDelta
@@ -419,3 +425,80 @@ async def test_the_api_key_may_come_as_x_api_key_or_bearer(sdk_http):
     for key in ({"api_key": "sekrit"}, {"auth_token": "sekrit"}):
         message = await sdk(**key).messages.create(model=MODEL, max_tokens=10, messages=HI)
         assert message.content[0].text == "Hello there"
+
+
+def split_at(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    return [text[a:b] for a, b in zip([0, *points], [*points, len(text)])]
+
+
+@given(
+    st.text(alphabet="abST OP<>", max_size=40),
+    st.lists(st.integers(min_value=0), max_size=8),
+    st.lists(st.text(alphabet="abSTOP", min_size=1, max_size=4), max_size=3),
+)
+def test_stop_sequences_cut_at_the_first_match_however_the_text_is_split(text, cuts, stops):
+    scanner = StopScanner(stops)
+    out = ""
+    for piece in split_at(text, cuts):
+        out += scanner.feed(piece)
+        if scanner.matched is not None:
+            break
+    if scanner.matched is None:
+        out += scanner.flush()
+    first = min((text.find(s) for s in stops if s in text), default=len(text))
+    assert out == text[:first]
+    assert (scanner.matched is None) == (not any(s in text for s in stops))
+
+
+ANSWERS = [
+    WEATHER_CALL,
+    "Plain answer with ``` code ``` and <tool but no call.",
+    '{"name": "get_weather", "arguments": {"city": "Oslo"}}',
+    'Here:\n```json\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n```\n',
+    '<tool_call>{"name": "nope", "arguments": {}}</tool_call>',
+    "  \n Leading blanks then text.  ",
+]
+
+
+@given(st.sampled_from(ANSWERS), st.lists(st.integers(min_value=0), max_size=8))
+def test_text_streamed_around_tool_calls_matches_parsing_the_whole_answer(answer, cuts):
+    plan = tool_plan(CountTokensRequest(model=MODEL, messages=HI, tools=[WEATHER_TOOL]))
+    hold = ToolHold(plan)
+    streamed = "".join(hold.feed(piece) for piece in split_at(answer, cuts))
+    rest, calls = hold.finish()
+    content, expected = parse_tool_calls(answer, plan.tools, id_prefix="toolu_")
+    assert streamed + rest == (content if expected else answer)
+    assert [(c.name, c.arguments) for c in calls] == [(c.name, c.arguments) for c in expected]
+
+
+@pytest.mark.anyio
+async def test_a_pdf_document_is_an_attachment_and_text_documents_are_text(client, page):
+    pdf = base64.b64encode(b"%PDF-1.4 tiny").decode()
+    await client.messages.create(
+        model=MODEL,
+        max_tokens=100,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf}},
+                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes here"}},
+                    {"type": "text", "text": "summarise"},
+                ],
+            }
+        ],
+    )
+    attachments = page.bodies()[0]["userMessage"]["experimental_attachments"]
+    assert [a["contentType"] for a in attachments] == ["application/pdf"]
+    assert "notes here" in prompt(page)
+
+
+@pytest.mark.anyio
+async def test_count_tokens_adds_a_fixed_cost_per_image(client):
+    png = base64.b64encode(png_bytes()).decode()
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}
+    counted = await client.messages.count_tokens(
+        model=MODEL, messages=[{"role": "user", "content": [image, {"type": "text", "text": "x" * 40}]}]
+    )
+    assert counted.input_tokens == 10 + IMAGE_TOKENS

@@ -75,7 +75,13 @@ def sse(event: dict[str, Any]) -> bytes:
 
 
 def usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
-    return {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    """Anthropic's usage object; the arena has no prompt cache, so the cache counts are 0."""
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
 
 
 class MessageShape:

@@ -26,7 +26,7 @@ from browser.stream import Event, Finish, ImageResult, ReasoningDelta, TextDelta
 
 from ..errors import BridgeError
 from ..tools import ToolCall, parse_tool_calls
-from .anthropic_format import PING, STOP_REASONS, MessageShape, error_body, new_id, signature, sse, usage
+from .anthropic_format import PING, STOP_REASONS, MessageShape, error_body, new_id, signature, sse
 from .anthropic_messages import ToolPlan
 from .openai_format import CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown
 
@@ -273,9 +273,7 @@ def fold(message: dict[str, Any], content: list[dict[str, Any]], event: dict[str
         _finish_block(content[event["index"]])
     elif kind == "message_delta":
         message.update(event["delta"])
-        message["usage"] = usage(
-            event["usage"].get("input_tokens", message["usage"]["input_tokens"]), event["usage"]["output_tokens"]
-        )
+        message["usage"] = {**message["usage"], **event["usage"]}
 
 
 def _finish_block(block: dict[str, Any]) -> None:
