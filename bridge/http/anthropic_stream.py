@@ -122,8 +122,8 @@ class Assembler:
         self.input_tokens = input_tokens
         self.index = -1
         self.open: str | None = None
-        self.thinking: list[str] = []
-        self.output: list[str] = []
+        self.thinking: list[str] = []  # the open thinking block's text, for its signature
+        self.output: list[str] = []  # everything generated, for the token estimate
         self.reported: dict[str, int] | None = None
         self.reason = "stop"
 
@@ -166,11 +166,12 @@ class Assembler:
     def output_tokens(self) -> int:
         if self.reported and self.reported.get("completion_tokens"):
             return self.reported["completion_tokens"]
-        return estimate_tokens("".join(self.thinking) + "".join(self.output))
+        return estimate_tokens("".join(self.output))
 
     def _thinking(self, text: str) -> list[dict[str, Any]]:
         events = self._switch("thinking", {"type": "thinking", "thinking": "", "signature": ""})
         self.thinking.append(text)
+        self.output.append(text)
         return events + [self.shape.block_delta(self.index, {"type": "thinking_delta", "thinking": text})]
 
     def _answer(self, text: str) -> list[dict[str, Any]]:
