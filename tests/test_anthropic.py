@@ -24,7 +24,7 @@ from bridge.http.anthropic_messages import CountTokensRequest, tool_plan
 from bridge.http.anthropic_stream import StopScanner, ToolHold
 from bridge.tools import parse_tool_calls
 from browser import ArenaRequest
-from browser.errors import ArenaFailure, FailureKind
+from browser.errors import ArenaFailure, FailureKind, PageNotReady, StreamTimeout
 from browser.stream import Event, Finish, ReasoningDelta, TextDelta
 from tests.fake_arena.models import png_bytes
 from tests.scripted_page import ScriptedPage, in_process_app, says
@@ -502,3 +502,27 @@ async def test_count_tokens_adds_a_fixed_cost_per_image(client):
         model=MODEL, messages=[{"role": "user", "content": [image, {"type": "text", "text": "x" * 40}]}]
     )
     assert counted.input_tokens == 10 + IMAGE_TOKENS
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("failure", "status", "error_type"),
+    [
+        (PageNotReady("cloudflare_challenge", "a challenge"), 503, "overloaded_error"),
+        (ArenaFailure(FailureKind.UNAUTHORIZED, "stale ids", status=401), 401, "authentication_error"),
+        (StreamTimeout(30), 504, "timeout_error"),
+    ],
+)
+async def test_bridge_errors_keep_their_status_with_anthropics_error_type(http, page, failure, status, error_type):
+    page.answer = lambda _r: failure
+    response = await http.post("/v1/messages", json={"model": MODEL, "max_tokens": 10, "messages": HI})
+    assert response.status_code == status
+    assert response.json()["error"]["type"] == error_type
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("config", [{"max_request_bytes": 2048}])
+async def test_a_body_over_the_limit_is_request_too_large(http):
+    big = [{"role": "user", "content": "x" * 4096}]
+    response = await http.post("/v1/messages", json={"model": MODEL, "max_tokens": 10, "messages": big})
+    assert (response.status_code, response.json()["error"]["type"]) == (413, "request_too_large")
