@@ -290,8 +290,10 @@ async def test_an_agent_loop_runs_call_then_result_then_answer(client, page):
 
 @pytest.mark.anyio
 async def test_claude_code_history_shapes_reach_the_arena_as_readable_text(client, page):
-    """System blocks with cache_control, thinking kept in history, tool_result blocks with is_error."""
-    await client.messages.create(
+    """System blocks with cache_control, thinking kept in history, tool_result blocks with is_error;
+    through the SDK's beta client, as Claude Code sends it (`/v1/messages?beta=true`, `anthropic-beta`)."""
+    await client.beta.messages.create(
+        betas=["interleaved-thinking-2025-05-14"],
         model=MODEL,
         max_tokens=4096,
         system=[
