@@ -6,6 +6,8 @@ with blank lines, as the seed did; `image_url` (a data: URL of any file type, or
 an http(s) URL), `input_audio` (base64 + format) and `file` (`file_data` +
 `filename`) each become one `experimental_attachments` entry
 `{name, contentType, url}`. A user message left without text is sent as " ".
+A message's `name` (SillyTavern's `example_user`, a character's name) becomes a speaker
+label in front of its text: `<name>: <text>`.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def _convert(index: int, message: ChatMessage) -> ArenaMessage:
             else:
                 attachments.append(_attachment(kind, part, where, len(attachments) + 1))
     text = TEXT_JOINER.join(texts)
+    if message.name and message.name.strip() and text.strip():
+        text = f"{message.name.strip()}: {text}"
     if role == "user" and not text.strip():
         text = EMPTY_USER_TEXT
     return ArenaMessage(role, text, tuple(attachments))
