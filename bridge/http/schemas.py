@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_STOP_SEQUENCES = 4  # OpenAI: "Up to 4 sequences"
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -38,7 +38,7 @@ class ChatCompletionRequest(BaseModel):
     stream: bool | None = False
     stream_options: StreamOptions | None = None
     n: int | None = None
-    stop: str | list[str] | None = Field(None, max_length=MAX_STOP_SEQUENCES)
+    stop: str | list[str] | None = None
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     # Accepted and ignored: the arena has no such controls.
@@ -60,6 +60,17 @@ class ChatCompletionRequest(BaseModel):
     store: bool | None = None
     metadata: dict[str, Any] | None = None
     web_search_options: dict[str, Any] | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+            raise ValueError("must be a string or a list of strings")
+        if len(value) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences, as OpenAI allows")
+        return value
 
     def stop_strings(self) -> tuple[str, ...]:
         """`stop` as a tuple (a single string is one stop string)."""
