@@ -312,3 +312,15 @@ async def test_every_other_openai_request_field_is_accepted(client):
     )
     ChatCompletion.model_validate(completion.model_dump())
     assert completion.choices[0].message.content == "Hello"
+
+
+@pytest.mark.anyio
+async def test_a_json_schema_response_format_reaches_the_arena_as_an_instruction(client, page):
+    schema = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
+    await client.chat.completions.create(
+        model="gpt-4o",
+        messages=HI,
+        response_format={"type": "json_schema", "json_schema": {"name": "sum", "schema": schema}},
+    )
+    sent = page.bodies()[0]["userMessage"]["content"]
+    assert "valid JSON object" in sent and json.dumps(schema) in sent

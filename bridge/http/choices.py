@@ -52,6 +52,12 @@ class _Tally:
     reported: dict[str, int] | None = None
     cut: bool = False
 
+    def counts(self) -> dict[str, int] | None:
+        """The arena's token counts for the whole answer, if it sent any and the answer was not cut short."""
+        if self.cut or not self.reported or not (self.reported["prompt_tokens"] or self.reported["completion_tokens"]):
+            return None
+        return self.reported
+
 
 class _Ended:
     pass
@@ -94,12 +100,11 @@ class Choices:
 
         As OpenAI counts `n` choices: the prompt once, the completions added up.
         """
-        reported = [t.reported for t in self.tallies if t.reported and not t.cut]
-        prompt = next((r["prompt_tokens"] for r in reported if r["prompt_tokens"]), None)
-        completion = 0
-        for tally in self.tallies:
-            given = tally.reported if tally.reported and not tally.cut else None
-            completion += given["completion_tokens"] if given else estimate_tokens("".join(tally.content))
+        reported = [t.counts() for t in self.tallies]
+        prompt = next((r["prompt_tokens"] for r in reported if r and r["prompt_tokens"]), None)
+        completion = sum(
+            r["completion_tokens"] if r else estimate_tokens("".join(t.content)) for r, t in zip(reported, self.tallies)
+        )
         return usage(prompt if prompt is not None else estimate_tokens(self.prompt_text), completion)
 
     async def aclose(self) -> None:

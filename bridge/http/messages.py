@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import mimetypes
 import re
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ WELL_KNOWN_KINDS = ("image/", "audio/", "video/", "text/")
 NAME_PREFIXES = {"image": "image", "audio": "audio", "video": "video"}
 IMAGE_DETAILS = ("auto", "low", "high")
 TEXT_JOINER = "\n\n"
+JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else: no other text, no Markdown code fence."
 
 
 def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> list[ArenaMessage]:
@@ -49,6 +51,30 @@ def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> l
             param="messages",
         )
     return converted
+
+
+def format_instruction(response_format: dict[str, Any] | None) -> ArenaMessage | None:
+    """OpenAI's `response_format`, approximated: the arena has no structured output, so the model
+    is told in a leading system message (`json_object`, or `json_schema` with its schema); the
+    answer is not checked. `text` or none: None. Another type: InvalidRequest."""
+    kind = (response_format or {}).get("type", "text")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return ArenaMessage("system", JSON_INSTRUCTION)
+    if kind == "json_schema":
+        spec = (response_format or {}).get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise InvalidRequest(
+                "response_format.json_schema.schema must be a JSON Schema object",
+                param="response_format.json_schema.schema",
+            )
+        text = f"{JSON_INSTRUCTION} It must match this JSON Schema:\n{json.dumps(schema, ensure_ascii=False)}"
+        return ArenaMessage("system", text)
+    raise InvalidRequest(
+        f"response_format.type {kind!r} is not one of text, json_object, json_schema", param="response_format.type"
+    )
 
 
 def encoded_size(url: str) -> int:

@@ -15,7 +15,7 @@ from ..errors import InvalidRequest, ModelNotFound
 from ..models import Model
 from .choices import Choices, Cut
 from .disconnect import unless_disconnected
-from .messages import to_arena
+from .messages import format_instruction, to_arena
 from .openai_format import Completion
 from .schemas import ChatCompletionRequest
 from .streaming import collect, open_stream
@@ -55,6 +55,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     settings = request.app.state.config.current()
     count = choice_count(body.n)
     messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
+    if (instruction := format_instruction(body.response_format)) is not None:
+        messages.insert(0, instruction)
     prompt = "".join(m.content if isinstance(m.content, str) else "" for m in body.messages)
     cut = Cut(body.stop_strings(), body.token_limit())
     sources = [chat.events(ChatRequest(body.model, messages), settings) for _ in range(count)]
@@ -71,8 +73,7 @@ def choice_count(n: int | None) -> int:
     count = 1 if n is None else n
     if not 1 <= count <= MAX_CHOICES:
         raise InvalidRequest(
-            f"n must be between 1 and {MAX_CHOICES} on this bridge (each choice is its own arena request); "
-            f"got {count}",
+            f"n must be between 1 and {MAX_CHOICES} on this bridge (each choice is its own arena request); got {count}",
             code="invalid_value",
             param="n",
         )
