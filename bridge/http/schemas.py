@@ -60,6 +60,10 @@ class ChatCompletionRequest(BaseModel):
     store: bool | None = None
     metadata: dict[str, Any] | None = None
     web_search_options: dict[str, Any] | None = None
+    verbosity: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
 
     @field_validator("stop", mode="before")
     @classmethod
