@@ -14,7 +14,9 @@ content and reasoning deltas, then one finish. The request's `stop` strings and 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -24,6 +26,7 @@ from ..errors import BridgeError
 from ..stops import StopMatcher
 from .openai_format import CHARS_PER_TOKEN, CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown, usage
 
+log = logging.getLogger(__name__)
 TIMEOUT: Final = "timeout"
 
 
@@ -51,6 +54,11 @@ class _Tally:
     finish: str = "stop"
     reported: dict[str, int] | None = None
     cut: bool = False
+    chars: int = 0
+
+    def add(self, text: str) -> None:
+        self.content.append(text)
+        self.chars += len(text)
 
     def counts(self) -> dict[str, int] | None:
         """The arena's token counts for the whole answer, if it sent any and the answer was not cut short."""
@@ -116,10 +124,14 @@ class Choices:
 
     async def _run(self, index: int) -> None:
         try:
-            async for piece in self._pieces(index):
-                await self._queue.put(piece)
+            async with aclosing(self._pieces(index)) as pieces:
+                async for piece in pieces:
+                    await self._queue.put(piece)
         except BridgeError as exc:
             await self._queue.put(exc)
+        except Exception as exc:
+            log.exception("choice %d failed", index)
+            await self._queue.put(BridgeError(f"internal error ({type(exc).__name__}); see the server log"))
         finally:
             await self._queue.put(_Ended())
 
@@ -140,13 +152,13 @@ class Choices:
                 if text is None:
                     continue
                 text = stops.feed(text)
-                if budget is not None and sum(map(len, tally.content)) + len(text) > budget:
-                    text = text[: max(0, budget - sum(map(len, tally.content)))]
+                if budget is not None and tally.chars + len(text) > budget:
+                    text = text[: max(0, budget - tally.chars)]
                     tally.finish, tally.cut = "length", True
                 elif stops.stopped:
                     tally.finish, tally.cut = "stop", True
                 if text:
-                    tally.content.append(text)
+                    tally.add(text)
                     yield Piece(index, {"content": text})
                 if tally.cut:
                     break
@@ -156,7 +168,7 @@ class Choices:
         if tally.finish == "content_filter":
             tail.append(CONTENT_FILTER_NOTICE)
         for text in filter(None, tail):
-            tally.content.append(text)
+            tally.add(text)
             yield Piece(index, {"content": text})
         yield Piece(index, finish=tally.finish)
 
