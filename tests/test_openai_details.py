@@ -165,6 +165,11 @@ async def test_with_an_api_key_any_origin_gets_a_preflight_without_the_key(http)
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", "https://chat.example")
     assert "authorization" in response.headers["access-control-allow-headers"].lower()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("config", [{"api_key": "sk-test"}])
+async def test_a_cross_origin_request_without_the_key_gets_a_401_the_page_can_read(http):
     refused = await http.get("/v1/models", headers={"Origin": "https://chat.example"})
     assert refused.status_code == 401 and "access-control-allow-origin" in refused.headers
 

@@ -7,7 +7,7 @@ whose message says which path was meant and which base URL to set.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute, Match
@@ -16,7 +16,7 @@ V1 = "/v1"
 BASE_DEFAULTS = {"POST": "/v1/chat/completions", "GET": "/v1/models", "HEAD": "/v1/models"}
 
 
-def _matches(routes: Sequence[BaseRoute], scope: dict[str, Any], path: str) -> bool:
+def _matches(routes: Sequence[BaseRoute], scope: Mapping[str, Any], path: str) -> bool:
     probe = {**scope, "path": path, "root_path": ""}
     return any(route.matches(probe)[0] is not Match.NONE for route in routes)
 
@@ -38,7 +38,7 @@ class V1Alias:
         await self.app(scope, receive, send)
 
 
-def suggest(routes: Sequence[BaseRoute], scope: dict[str, Any]) -> str | None:
+def suggest(routes: Sequence[BaseRoute], scope: Mapping[str, Any]) -> str | None:
     """The `/v1` path an unknown path most likely meant, or None.
 
     `/v1/v1/chat/completions`, `/api/v1/chat/completions` -> `/v1/chat/completions`;
@@ -54,7 +54,7 @@ def suggest(routes: Sequence[BaseRoute], scope: dict[str, Any]) -> str | None:
     return None
 
 
-def not_found_message(routes: Sequence[BaseRoute], scope: dict[str, Any], base_url: str) -> str:
+def not_found_message(routes: Sequence[BaseRoute], scope: Mapping[str, Any], base_url: str) -> str:
     """What to tell a client whose path matched no route."""
     method, path = scope.get("method", ""), scope.get("path", "")
     base = base_url.rstrip("/")
