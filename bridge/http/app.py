@@ -25,9 +25,12 @@ from ..routing import ProtocolRouter, describe_protocol
 from ..update_check import start_update_check
 from .anthropic import anthropic
 from .anthropic_format import error_body, is_anthropic_path
+from .cors import Cors
 from .guards import ApiKeyGuard, BodySizeLimit
 from .images import router as images_router
 from .internal import internal
+from .paths import V1Alias, not_found_message
+from .streaming import StreamTiming
 from .v1 import public, v1
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,7 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     app.state.chat = ChatService(page, app.state.models, app.state.router, limiter)
     app.state.images = ImageService(app.state.chat, page, app.state.models)
     app.state.model_updater = ModelUpdater(page)
+    app.state.stream_timing = StreamTiming()
     app.include_router(v1)
     app.include_router(anthropic)
     app.include_router(images_router)
@@ -80,6 +84,12 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
         ApiKeyGuard,
         api_key=lambda: app.state.config.current().api_key,
         bound_to=lambda: settings.host,
+    )
+    app.add_middleware(V1Alias, routes=lambda: app.router.routes)
+    app.add_middleware(
+        Cors,
+        api_key=lambda: app.state.config.current().api_key,
+        allowed=lambda: app.state.config.current().cors_allow_origins,
     )
     return app
 
@@ -100,6 +110,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            message = not_found_message(app.router.routes, request.scope, str(request.base_url))
+            return _render(request, HttpError(404, message))
         return _render(request, HttpError(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(Exception)

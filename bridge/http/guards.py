@@ -68,6 +68,15 @@ def _keys(scope: dict[str, Any]) -> list[bytes]:
     return keys
 
 
+def _preflight(scope: dict[str, Any]) -> bool:
+    """A CORS preflight (browsers send it without credentials); /internal/* gets none."""
+    return (
+        scope["method"] == "OPTIONS"
+        and _header(scope, b"access-control-request-method") is not None
+        and not scope["path"].startswith("/internal/")
+    )
+
+
 class ApiKeyGuard:
     """When `api_key` is set, /v1/* and /internal/* need `Authorization: Bearer <api_key>` (or `x-api-key`);
     without one, a loopback-bound bridge needs a loopback Host."""
@@ -78,7 +87,7 @@ class ApiKeyGuard:
         self.bound_to = bound_to
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PROTECTED_PREFIXES):
+        if scope["type"] == "http" and scope["path"].startswith(PROTECTED_PREFIXES) and not _preflight(scope):
             refusal = self._refusal(scope)
             if refusal is not None:
                 await send_error(send, refusal, scope)
