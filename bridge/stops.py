@@ -1,4 +1,4 @@
-"""Stop sequences over a streamed answer (OpenAI's `stop` request field).
+"""Stop sequences over a streamed answer (OpenAI's `stop`, Anthropic's `stop_sequences`).
 
 The answer ends just before the first occurrence of any stop string, wherever the
 pieces were cut: a stop string may arrive split over several pieces. Only the tail
@@ -25,6 +25,7 @@ class StopMatcher:
     def __init__(self, stops: Iterable[str] = ()) -> None:
         self.stops = tuple(s for s in stops if s)
         self.stopped = False
+        self.matched: str | None = None  # the stop string that ended the answer (Anthropic's `stop_sequence`)
         self._held = ""
 
     def feed(self, text: str) -> str:
@@ -34,8 +35,9 @@ class StopMatcher:
         if not self.stops:
             return text
         buffer = self._held + text
-        cut = min((i for i in (buffer.find(s) for s in self.stops) if i >= 0), default=-1)
-        if cut >= 0:
+        hits = [(at, stop) for stop in self.stops if (at := buffer.find(stop)) >= 0]
+        if hits:
+            cut, self.matched = min(hits, key=lambda hit: hit[0])
             self.stopped = True
             self._held = ""
             return buffer[:cut]

@@ -21,7 +21,8 @@ from pydantic import TypeAdapter
 
 from bridge.http.anthropic import IMAGE_TOKENS
 from bridge.http.anthropic_messages import CountTokensRequest, tool_plan
-from bridge.http.anthropic_stream import StopScanner, ToolHold
+from bridge.http.anthropic_stream import ToolHold
+from bridge.stops import StopMatcher
 from bridge.tools import parse_tool_calls
 from browser import ArenaRequest
 from browser.errors import ArenaFailure, FailureKind, PageNotReady, StreamTimeout
@@ -440,7 +441,7 @@ def split_at(text: str, cuts: list[int]) -> list[str]:
     st.lists(st.text(alphabet="abSTOP", min_size=1, max_size=4), max_size=3),
 )
 def test_stop_sequences_cut_at_the_first_match_however_the_text_is_split(text, cuts, stops):
-    scanner = StopScanner(stops)
+    scanner = StopMatcher(stops)
     out = ""
     for piece in split_at(text, cuts):
         out += scanner.feed(piece)

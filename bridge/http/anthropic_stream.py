@@ -10,9 +10,9 @@ With tools, text streams until it may be turning into a tool call (a `<tool_call
 code fence, or an answer that opens with JSON); the rest waits for the end, when
 tools.parse_tool_calls decides between calls (`stop_reason` `tool_use`) and plain text.
 
-Stop sequences are honoured across pieces: text that could be the start of one is held
-back until it is clear, and the answer ends before the first match (`stop_reason`
-`stop_sequence`, `stop_sequence` the match); the arena fetch is then closed.
+Stop sequences are honoured across pieces (bridge/stops.py): the answer ends before the
+first match (`stop_reason` `stop_sequence`, `stop_sequence` the match), and the arena
+fetch is then closed.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from browser.stream import Event, Finish, ImageResult, ReasoningDelta, TextDelta
 
 from ..errors import BridgeError
+from ..stops import StopMatcher
 from ..tools import ToolCall, parse_tool_calls
 from .anthropic_format import PING, STOP_REASONS, MessageShape, error_body, new_id, signature, sse
 from .anthropic_messages import ToolPlan
@@ -33,79 +34,52 @@ from .openai_format import CONTENT_FILTER_NOTICE, estimate_tokens, image_markdow
 log = logging.getLogger(__name__)
 
 
-class StopScanner:
-    """Finds the first stop sequence in text that arrives in pieces.
-
-    `feed()` returns the text that is safe to pass on: up to the first match, or all but
-    the longest tail that could still begin a stop sequence. `flush()` returns that tail.
-    """
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = [s for s in stops if s]
-        self.held = ""
-        self.matched: str | None = None
-
-    def feed(self, text: str) -> str:
-        if not self.stops:
-            return text
-        buffer = self.held + text
-        hits = [(buffer.find(s), s) for s in self.stops if s in buffer]
-        if hits:
-            at, self.matched = min(hits, key=lambda hit: hit[0])
-            self.held = ""
-            return buffer[:at]
-        keep = max((_overlap(buffer, s) for s in self.stops), default=0)
-        self.held = buffer[len(buffer) - keep :]
-        return buffer[: len(buffer) - keep]
-
-    def flush(self) -> str:
-        held, self.held = self.held, ""
-        return held
-
-
-def _overlap(text: str, stop: str) -> int:
-    """The length of the longest end of `text` that is a proper start of `stop`."""
-    for size in range(min(len(text), len(stop) - 1), 0, -1):
-        if text.endswith(stop[:size]):
-            return size
-    return 0
-
-
 TOOL_MARKERS = ("<tool_call", "```")
 JSON_OPENERS = ("{", "[")
 
 
 class ToolHold:
-    """Text that may hold tool calls: `feed()` returns what can stream now, `finish()` the rest and the calls."""
+    """Text that may hold tool calls: `feed()` returns what can stream now, `finish()` the rest and the calls.
+
+    What streams is the text before the first marker (found like a stop string), less its
+    trailing blanks (tools.py strips them from the text before a call); an answer whose
+    first character is JSON streams nothing before the end.
+    """
 
     def __init__(self, plan: ToolPlan) -> None:
         self.plan = plan
-        self.text = ""
+        self.markers = StopMatcher(TOOL_MARKERS)
+        self.pieces: list[str] = []
+        self.unsent = ""  # text known to come before any marker, not streamed yet (blanks, so far)
         self.sent = 0
-        self.holding = False
+        self.opening: str | None = ""  # the answer's start until its first non-blank character
+        self.json = False  # the answer opened with JSON
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
 
     def feed(self, piece: str) -> str:
-        self.text += piece
-        if self.holding:
+        if self.opening is not None:
+            self.opening += piece
+            if self.opening.strip():
+                self.json, self.opening = self.opening.lstrip().startswith(JSON_OPENERS), None
+        self.pieces.append(piece)
+        self.unsent += self.markers.feed(piece)
+        if self.json:
             return ""
-        start = self.text.lstrip()
-        if not start or (self.sent == 0 and start.startswith(JSON_OPENERS)):
-            self.holding = bool(start)
-            return ""
-        scan_from = max(0, self.sent - max(len(m) for m in TOOL_MARKERS))
-        hits = [at for m in TOOL_MARKERS if (at := self.text.find(m, scan_from)) >= 0]
-        end = min(hits) if hits else len(self.text) - max(_overlap(self.text, m) for m in TOOL_MARKERS)
-        end = len(self.text[:end].rstrip())  # text before a call loses its trailing blanks (tools.py)
-        self.holding = bool(hits)
-        out, self.sent = self.text[self.sent : end], max(self.sent, end)
+        out = self.unsent.rstrip()
+        self.unsent = self.unsent[len(out) :]
+        self.sent += len(out)
         return out
 
     def finish(self) -> tuple[str, list[ToolCall]]:
+        text = self.text
         content, calls = parse_tool_calls(
-            self.text, self.plan.tools, choice=self.plan.choice, parallel=self.plan.parallel, id_prefix="toolu_"
+            text, self.plan.tools, choice=self.plan.choice, parallel=self.plan.parallel, id_prefix="toolu_"
         )
         if not calls:
-            content = self.text
+            content = text
         return content[self.sent :], calls
 
 
@@ -116,7 +90,7 @@ class Assembler:
         self, shape: MessageShape, stop_sequences: Sequence[str], input_tokens: int, plan: ToolPlan | None = None
     ) -> None:
         self.shape = shape
-        self.scanner = StopScanner(stop_sequences)
+        self.scanner = StopMatcher(stop_sequences)
         self.tools = ToolHold(plan) if plan is not None and plan.active else None
         self.calls: list[ToolCall] = []
         self.input_tokens = input_tokens
@@ -129,7 +103,7 @@ class Assembler:
 
     @property
     def done(self) -> bool:
-        return self.scanner.matched is not None
+        return self.scanner.stopped
 
     def start(self) -> list[dict[str, Any]]:
         return [self.shape.start(self.input_tokens), PING]
