@@ -529,3 +529,13 @@ async def test_a_body_over_the_limit_is_request_too_large(http):
     big = [{"role": "user", "content": "x" * 4096}]
     response = await http.post("/v1/messages", json={"model": MODEL, "max_tokens": 10, "messages": big})
     assert (response.status_code, response.json()["error"]["type"]) == (413, "request_too_large")
+
+
+@pytest.mark.anyio
+async def test_the_routes_answer_without_v1_too(http):
+    response = await http.post("/messages", json={"model": MODEL, "max_tokens": 10, "messages": HI})
+    assert response.json()["content"] == [{"type": "text", "text": "Hello there"}]
+    counted = await http.post("/messages/count_tokens", json={"model": MODEL, "messages": HI})
+    assert counted.json() == {"input_tokens": 1}
+    refused = await http.post("/messages", json={"model": MODEL, "messages": HI})
+    assert refused.json()["error"]["type"] == "invalid_request_error"
