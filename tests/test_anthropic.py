@@ -20,10 +20,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from bridge.http.anthropic import IMAGE_TOKENS
-from bridge.http.anthropic_messages import CountTokensRequest, tool_plan
-from bridge.http.anthropic_stream import ToolHold
 from bridge.stops import StopMatcher
-from bridge.tools import parse_tool_calls
 from browser import ArenaRequest
 from browser.errors import ArenaFailure, FailureKind, PageNotReady, StreamTimeout
 from browser.stream import Event, Finish, ReasoningDelta, TextDelta
@@ -452,27 +449,6 @@ def test_stop_sequences_cut_at_the_first_match_however_the_text_is_split(text, c
     first = min((text.find(s) for s in stops if s in text), default=len(text))
     assert out == text[:first]
     assert (scanner.matched is None) == (not any(s in text for s in stops))
-
-
-ANSWERS = [
-    WEATHER_CALL,
-    "Plain answer with ``` code ``` and <tool but no call.",
-    '{"name": "get_weather", "arguments": {"city": "Oslo"}}',
-    'Here:\n```json\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n```\n',
-    '<tool_call>{"name": "nope", "arguments": {}}</tool_call>',
-    "  \n Leading blanks then text.  ",
-]
-
-
-@given(st.sampled_from(ANSWERS), st.lists(st.integers(min_value=0), max_size=8))
-def test_text_streamed_around_tool_calls_matches_parsing_the_whole_answer(answer, cuts):
-    plan = tool_plan(CountTokensRequest(model=MODEL, messages=HI, tools=[WEATHER_TOOL]))
-    hold = ToolHold(plan)
-    streamed = "".join(hold.feed(piece) for piece in split_at(answer, cuts))
-    rest, calls = hold.finish()
-    content, expected = parse_tool_calls(answer, plan.tools, id_prefix="toolu_")
-    assert streamed + rest == (content if expected else answer)
-    assert [(c.name, c.arguments) for c in calls] == [(c.name, c.arguments) for c in expected]
 
 
 @pytest.mark.anyio

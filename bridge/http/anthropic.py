@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..chat import ChatRequest, ChatService
 from .anthropic_format import MessageShape
-from .anthropic_messages import CountTokensRequest, MessagesRequest, prompt_text, to_arena, tool_plan
+from .anthropic_messages import CountTokensRequest, MessagesRequest, prompt_text, to_arena, tool_setup
 from .anthropic_stream import Assembler, collect, stream_sse
 from .disconnect import EventStream, unless_disconnected
 from .openai_format import estimate_tokens
@@ -30,10 +30,10 @@ IMAGE_TOKENS = 1_600  # Anthropic's estimate for an image at its largest size be
 async def create_message(body: MessagesRequest, request: Request) -> JSONResponse | StreamingResponse:
     chat: ChatService = request.app.state.chat
     settings = request.app.state.config.current()
-    plan = tool_plan(body)
-    messages = to_arena(body, plan, max_attachment_bytes=settings.max_attachment_bytes)
-    assembler = Assembler(MessageShape(body.model), body.stop_sequences or [], _estimate(messages), plan)
-    events = chat.events(ChatRequest(body.model, messages), settings)
+    tools = tool_setup(body)
+    messages = tools.instruct(to_arena(body, max_attachment_bytes=settings.max_attachment_bytes))
+    assembler = Assembler(MessageShape(body.model), body.stop_sequences or [], _estimate(messages))
+    events = tools.with_tool_calls(chat.events(ChatRequest(body.model, messages), settings))
     try:
         first = await unless_disconnected(request, anext(events, None))
     except BaseException:
@@ -50,8 +50,8 @@ async def count_tokens(body: CountTokensRequest, request: Request) -> dict[str, 
     (the same estimate as the usage of answers the arena sends no usage for), plus
     IMAGE_TOKENS for each image or document."""
     settings = request.app.state.config.current()
-    messages = to_arena(body, tool_plan(body), max_attachment_bytes=settings.max_attachment_bytes)
-    return {"input_tokens": _estimate(messages)}
+    messages = to_arena(body, max_attachment_bytes=settings.max_attachment_bytes)
+    return {"input_tokens": _estimate(tool_setup(body).instruct(messages))}
 
 
 def _estimate(messages: list[Any]) -> int:

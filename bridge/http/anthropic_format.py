@@ -38,7 +38,7 @@ ERROR_TYPES = {
     504: "timeout_error",
     529: "overloaded_error",
 }
-STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": "end_turn"}
+STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": "end_turn", "tool_calls": "tool_use"}
 SIGNATURE_PREFIX = "lmarena-bridge:"  # thinking from the arena is not signed by Anthropic
 
 

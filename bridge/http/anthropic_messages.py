@@ -20,7 +20,6 @@ accepted; the arena has no use for them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +28,7 @@ from browser.arena import ArenaMessage
 
 from ..chat import EMPTY_USER_TEXT
 from ..errors import InvalidRequest, RequestTooLarge
+from ..tool_use import ToolSetup
 from ..tools import (
     AUTO,
     NONE,
@@ -40,11 +40,11 @@ from ..tools import (
     check_tools,
     render_tool_call,
     render_tool_result,
-    tool_instructions,
 )
 from .messages import TEXT_JOINER, _from_url, encoded_size
 
 DROPPED_BLOCKS = ("thinking", "redacted_thinking")
+TOOL_USE_ID_PREFIX = "toolu_"
 
 
 class MessageParam(BaseModel):
@@ -74,22 +74,10 @@ class MessagesRequest(CountTokensRequest):
     stream: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ToolPlan:
-    """The request's tools as tools.py takes them; `parallel` is False under `disable_parallel_tool_use`."""
-
-    tools: list[Tool]
-    choice: ToolChoice
-    parallel: bool = True
-
-    @property
-    def active(self) -> bool:
-        return bool(self.tools) and self.choice.mode != "none"
-
-
-def tool_plan(body: CountTokensRequest) -> ToolPlan:
+def tool_setup(body: CountTokensRequest) -> ToolSetup:
     """`tools` ({name, description, input_schema}) and `tool_choice` ({type: auto | any | tool | none,
-    name, disable_parallel_tool_use}) -> a ToolPlan; InvalidRequest for anything unusable."""
+    name, disable_parallel_tool_use}) -> a ToolSetup with `toolu_` call ids; InvalidRequest for anything
+    unusable."""
     tools = [_tool(i, t) for i, t in enumerate(body.tools or [])]
     choice, parallel = _choice(body.tool_choice)
     try:
@@ -97,7 +85,7 @@ def tool_plan(body: CountTokensRequest) -> ToolPlan:
     except InvalidTool as exc:
         param = "tool_choice" if exc.index is None else f"tools[{exc.index}]"
         raise InvalidRequest(exc.message, code="invalid_value", param=param) from exc
-    return ToolPlan(tools, choice, parallel)
+    return ToolSetup(tuple(tools), choice, parallel, id_prefix=TOOL_USE_ID_PREFIX)
 
 
 def _tool(index: int, tool: dict[str, Any]) -> Tool:
@@ -130,13 +118,12 @@ def _choice(choice: dict[str, Any] | None) -> tuple[ToolChoice, bool]:
     raise _invalid("tool_choice.type", f"unknown tool_choice type {kind!r} (use auto, any, tool or none)")
 
 
-def to_arena(body: CountTokensRequest, plan: ToolPlan, *, max_attachment_bytes: int) -> list[ArenaMessage]:
+def to_arena(body: CountTokensRequest, *, max_attachment_bytes: int) -> list[ArenaMessage]:
     """The whole conversation for the arena; raises InvalidRequest naming the bad part.
 
-    The tool instructions (tools.py) follow the system prompt.
+    The tool instructions are not in it: ToolSetup.instruct() adds them.
     """
-    tool_text = tool_instructions(plan.tools, plan.choice, plan.parallel)
-    system = TEXT_JOINER.join(t for t in (_system_text(body.system), tool_text) if t)
+    system = _system_text(body.system)
     converted = [ArenaMessage("system", system)] if system else []
     names: dict[str, str] = {}
     converted += [_convert(i, m, names) for i, m in enumerate(body.messages)]

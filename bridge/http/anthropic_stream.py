@@ -6,9 +6,9 @@ block (`thinking_delta`s, then one `signature_delta`), text a `text` block
 (`text_delta`s), tool calls `tool_use` blocks (one `input_json_delta` with the whole
 input). Blocks are opened and closed one after another, indexed from 0.
 
-With tools, text streams until it may be turning into a tool call (a `<tool_call` tag, a
-code fence, or an answer that opens with JSON); the rest waits for the end, when
-tools.parse_tool_calls decides between calls (`stop_reason` `tool_use`) and plain text.
+With tools, the events come through bridge/tool_use.py (text streams only as far as it
+cannot be a call); its `ToolCalls` event becomes the `tool_use` blocks, and its
+"tool_calls" finish `stop_reason` `tool_use`.
 
 Stop sequences are honoured across pieces (bridge/stops.py): the answer ends before the
 first match (`stop_reason` `stop_sequence`, `stop_sequence` the match), and the arena
@@ -22,76 +22,24 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
-from browser.stream import Event, Finish, ImageResult, ReasoningDelta, TextDelta
+from browser.stream import Finish, ImageResult, ReasoningDelta, TextDelta
 
 from ..errors import BridgeError
 from ..stops import StopMatcher
-from ..tools import ToolCall, parse_tool_calls
+from ..tool_use import ToolCalls, ToolEvent
+from ..tools import ToolCall
 from .anthropic_format import PING, STOP_REASONS, MessageShape, error_body, new_id, signature, sse
-from .anthropic_messages import ToolPlan
 from .openai_format import CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown
 
 log = logging.getLogger(__name__)
 
 
-TOOL_MARKERS = ("<tool_call", "```")
-JSON_OPENERS = ("{", "[")
-
-
-class ToolHold:
-    """Text that may hold tool calls: `feed()` returns what can stream now, `finish()` the rest and the calls.
-
-    What streams is the text before the first marker (found like a stop string), less its
-    trailing blanks (tools.py strips them from the text before a call); an answer whose
-    first character is JSON streams nothing before the end.
-    """
-
-    def __init__(self, plan: ToolPlan) -> None:
-        self.plan = plan
-        self.markers = StopMatcher(TOOL_MARKERS)
-        self.pieces: list[str] = []
-        self.unsent = ""  # text known to come before any marker, not streamed yet (blanks, so far)
-        self.sent = 0
-        self.opening: str | None = ""  # the answer's start until its first non-blank character
-        self.json = False  # the answer opened with JSON
-
-    @property
-    def text(self) -> str:
-        return "".join(self.pieces)
-
-    def feed(self, piece: str) -> str:
-        if self.opening is not None:
-            self.opening += piece
-            if self.opening.strip():
-                self.json, self.opening = self.opening.lstrip().startswith(JSON_OPENERS), None
-        self.pieces.append(piece)
-        self.unsent += self.markers.feed(piece)
-        if self.json:
-            return ""
-        out = self.unsent.rstrip()
-        self.unsent = self.unsent[len(out) :]
-        self.sent += len(out)
-        return out
-
-    def finish(self) -> tuple[str, list[ToolCall]]:
-        text = self.text
-        content, calls = parse_tool_calls(
-            text, self.plan.tools, choice=self.plan.choice, parallel=self.plan.parallel, id_prefix="toolu_"
-        )
-        if not calls:
-            content = text
-        return content[self.sent :], calls
-
-
 class Assembler:
     """The stream events of one answer, event by event; `done` once a stop sequence ended it."""
 
-    def __init__(
-        self, shape: MessageShape, stop_sequences: Sequence[str], input_tokens: int, plan: ToolPlan | None = None
-    ) -> None:
+    def __init__(self, shape: MessageShape, stop_sequences: Sequence[str], input_tokens: int) -> None:
         self.shape = shape
         self.scanner = StopMatcher(stop_sequences)
-        self.tools = ToolHold(plan) if plan is not None and plan.active else None
         self.calls: list[ToolCall] = []
         self.input_tokens = input_tokens
         self.index = -1
@@ -108,27 +56,24 @@ class Assembler:
     def start(self) -> list[dict[str, Any]]:
         return [self.shape.start(self.input_tokens), PING]
 
-    def on(self, event: Event) -> list[dict[str, Any]]:
+    def on(self, event: ToolEvent) -> list[dict[str, Any]]:
         if isinstance(event, ReasoningDelta) and event.text:
             return self._thinking(event.text)
         if isinstance(event, TextDelta):
-            return self._answer(self.scanner.feed(event.text))
+            return self._text(self.scanner.feed(event.text))
         if isinstance(event, ImageResult):
-            return self._answer(self.scanner.feed(image_markdown(event.url)))
+            return self._text(self.scanner.feed(image_markdown(event.url)))
+        if isinstance(event, ToolCalls):
+            return self._tool_uses(event.calls)
         if isinstance(event, Finish):
             self.reason, self.reported = event.reason, event.usage
         return []
 
     def finish(self) -> list[dict[str, Any]]:
         """The closing events: held-back text, the open block's stop, message_delta, message_stop."""
-        events = [] if self.done else self._answer(self.scanner.flush())
-        if self.tools is not None:
-            rest, self.calls = self.tools.finish()
-            events += self._text(rest)
-        if self.reason == "content_filter" and not self.done and not self.calls:
+        events = [] if self.done else self._text(self.scanner.flush())
+        if self.reason == "content_filter" and not self.done:
             events += self._text(CONTENT_FILTER_NOTICE)
-        for call in self.calls:
-            events += self._tool_use(call)
         events += self._close()
         stop_reason = "stop_sequence" if self.done else STOP_REASONS.get(self.reason, "end_turn")
         stop_reason = "tool_use" if self.calls else stop_reason
@@ -148,15 +93,17 @@ class Assembler:
         self.output.append(text)
         return events + [self.shape.block_delta(self.index, {"type": "thinking_delta", "thinking": text})]
 
-    def _answer(self, text: str) -> list[dict[str, Any]]:
-        return self._text(self.tools.feed(text) if self.tools is not None else text)
-
-    def _tool_use(self, call: ToolCall) -> list[dict[str, Any]]:
-        block = {"type": "tool_use", "id": call.id or new_id("toolu"), "name": call.name, "input": {}}
-        events = self._close() + self._switch("tool_use", block)
-        arguments = call.arguments_json()
-        self.output.append(arguments)
-        return events + [self.shape.block_delta(self.index, {"type": "input_json_delta", "partial_json": arguments})]
+    def _tool_uses(self, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+        """Held-back text first (a stop sequence's possible start), then one tool_use block per call."""
+        events = self._text(self.scanner.flush())
+        for call in calls:
+            block = {"type": "tool_use", "id": call.id or new_id("toolu"), "name": call.name, "input": {}}
+            events += self._close() + self._switch("tool_use", block)
+            arguments = call.arguments_json()
+            self.output.append(arguments)
+            events.append(self.shape.block_delta(self.index, {"type": "input_json_delta", "partial_json": arguments}))
+            self.calls.append(call)
+        return events
 
     def _text(self, text: str) -> list[dict[str, Any]]:
         if not text:
@@ -187,7 +134,7 @@ class Assembler:
 
 
 async def _events(
-    assembler: Assembler, first: Event | None, events: AsyncGenerator[Event, None]
+    assembler: Assembler, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
 ) -> AsyncIterator[dict[str, Any]]:
     """All stream events of the answer; stops reading the arena at a stop sequence."""
     for out in assembler.start():
@@ -202,7 +149,7 @@ async def _events(
 
 
 async def stream_sse(
-    assembler: Assembler, first: Event | None, events: AsyncGenerator[Event, None]
+    assembler: Assembler, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
 ) -> AsyncIterator[bytes]:
     """SSE bytes; a failure after the start becomes one `error` event."""
     try:
@@ -215,7 +162,9 @@ async def stream_sse(
         await events.aclose()
 
 
-async def collect(assembler: Assembler, first: Event | None, events: AsyncGenerator[Event, None]) -> dict[str, Any]:
+async def collect(
+    assembler: Assembler, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
+) -> dict[str, Any]:
     """The whole answer as one message object: the fold of the stream events."""
     content: list[dict[str, Any]] = []
     message: dict[str, Any] = {}
