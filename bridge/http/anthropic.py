@@ -48,7 +48,8 @@ async def create_message(body: MessagesRequest, request: Request) -> JSONRespons
 async def count_tokens(body: CountTokensRequest, request: Request) -> dict[str, Any]:
     """`{"input_tokens": N}`: the prompt the arena would get, at about four characters a token
     (the same estimate as the usage of answers the arena sends no usage for), plus
-    IMAGE_TOKENS for each image or document."""
+    IMAGE_TOKENS for each image or document. No tokenizer library: the arena's models use many
+    different tokenizers, and tiktoken downloads its encodings at run time."""
     settings = request.app.state.config.current()
     messages = to_arena(body, max_attachment_bytes=settings.max_attachment_bytes)
     return {"input_tokens": _estimate(tool_setup(body).instruct(messages))}
