@@ -515,3 +515,36 @@ async def test_the_routes_answer_without_v1_too(http):
     assert counted.json() == {"input_tokens": 1}
     refused = await http.post("/messages", json={"model": MODEL, "messages": HI})
     assert refused.json()["error"]["type"] == "invalid_request_error"
+
+
+CALL_FORMS = {
+    "tagged": '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>',
+    "fenced": '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```',
+    "bare": '{"name": "get_weather", "arguments": {"city": "Paris"}}',
+    "llama": '<function=get_weather>{"city": "Paris"}</function>',
+    "mistral": '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}}]',
+}
+MALFORMED = {
+    "broken-json": '<tool_call>{"name": "get_weather", "arguments": {"city": </tool_call>',
+    "unknown-tool": '<tool_call>{"name": "launch_rocket", "arguments": {}}</tool_call>',
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("form", list(CALL_FORMS))
+async def test_each_accepted_call_form_streams_as_a_tool_use_block(client, page, form):
+    page.answer = says(*split_at(CALL_FORMS[form], [7, 19, 30]))
+    async with client.messages.stream(model=MODEL, max_tokens=100, messages=HI, tools=[WEATHER_TOOL]) as stream:
+        final = await stream.get_final_message()
+    assert [(b.type, getattr(b, "input", None)) for b in final.content] == [("tool_use", {"city": "Paris"})]
+    assert final.stop_reason == "tool_use"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("form", list(MALFORMED))
+async def test_a_malformed_call_comes_back_as_text_not_an_error(client, page, form):
+    page.answer = says(*split_at(MALFORMED[form], [5, 17]))
+    async with client.messages.stream(model=MODEL, max_tokens=100, messages=HI, tools=[WEATHER_TOOL]) as stream:
+        final = await stream.get_final_message()
+    assert [(b.type, b.text) for b in final.content] == [("text", MALFORMED[form])]
+    assert final.stop_reason == "end_turn"
