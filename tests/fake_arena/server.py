@@ -94,6 +94,8 @@ class FakeArena:
         self.recaptcha = RecaptchaStandIn()
         self.auth_cookie_value = _make_auth_value()
         self.page_loads = 0
+        #: the email of each accepted login form, in order
+        self.logins: list[str] = []
         self.disconnects = 0
         self.ca_cert_path: str | None = None
         self.url = ""
@@ -240,6 +242,7 @@ class FakeArena:
             self.challenge = False
             self.page_loads = 0
             self.disconnects = 0
+            self.logins.clear()
             self.models = copy.deepcopy(self._initial_models)
             self._disconnected.clear()
         self.recaptcha.reset()
