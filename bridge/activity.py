@@ -26,6 +26,7 @@ RECENT_REQUESTS = 200
 RECENT_LOG_LINES = 500
 CONTENT_LIMIT = 4000  # characters of prompt / answer kept per request when content logging is on
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_monotonic = time.monotonic  # RequestRecord's field `time` hides the module inside its class body
 
 
 @dataclass(slots=True)
@@ -45,7 +46,7 @@ class RequestRecord:
     size: int = 0  # characters of answer (text, reasoning, image URLs)
     prompt: str | None = None
     answer: str | None = None
-    _started: float = field(default_factory=time.monotonic, repr=False)
+    _started: float = field(default_factory=_monotonic, repr=False)
     _parts: list[str] | None = field(default=None, repr=False)
 
     def view(self) -> dict[str, Any]:
