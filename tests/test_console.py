@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -112,23 +113,28 @@ def click_in_frame(person: Any, page_x: float, page_y: float) -> None:
     person.mouse.click(box["x"] + page_x / width * box["width"], box["y"] + page_y / height * box["height"])
 
 
-def form_layout(chromium: Any, url: str, width: float, height: float) -> dict[str, tuple[float, float]]:
-    """Where a person sees the login form's parts: centres, in CSS pixels of a viewport of that size."""
+def layout(chromium: Any, url: str, person: Any, parts: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Where a person sees parts of the page at `url`: their centres, in CSS pixels of a viewport
+    the size of the live view's page. `parts` maps names to functions page -> locator."""
+    frame = person.locator("#frame")
+    width, height = float(frame.get_attribute("data-width")), float(frame.get_attribute("data-height"))
     context = chromium.new_context(viewport={"width": int(width), "height": int(height)})
     try:
         page = context.new_page()
         page.goto(url)
         centres = {}
-        for name, locator in {
-            "email": page.get_by_label("Email"),
-            "password": page.get_by_label("Password"),
-            "submit": page.get_by_role("button", name="Log in"),
-        }.items():
-            box = locator.bounding_box()
+        for name, find in parts.items():
+            box = find(page).bounding_box()
             centres[name] = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         return centres
     finally:
         context.close()
+
+
+def watch(person: Any) -> None:
+    """Click Watch and wait for a first frame of the page."""
+    person.get_by_role("button", name="Watch").click()
+    wait_for(lambda: frames_shown(person) >= 1 and person.locator("#frame").get_attribute("data-width"), "a frame")
 
 
 def frames_shown(person: Any) -> int:
@@ -145,21 +151,26 @@ def test_a_logged_out_bridge_sends_the_user_to_the_console_where_they_log_in_thr
 
     person.goto(f"{logged_out_bridge.url}/ui")
     person.locator("#health-badge", has_text="logged out").wait_for()
-    person.get_by_role("button", name="Watch").click()
-    wait_for(lambda: frames_shown(person) >= 1 and person.locator("#frame").get_attribute("data-width"), "a frame")
+    watch(person)
     assert person.locator("#frame").evaluate(COLOURS_JS) > 3, "the frame is blank"
     person.screenshot(path=str(tmp_path / "console-logged-out.png"), full_page=True)
     before = person.locator("#frame").screenshot()
 
-    frame = person.locator("#frame")
-    layout = form_layout(
-        chromium, login_arena.url, float(frame.get_attribute("data-width")), float(frame.get_attribute("data-height"))
+    form = layout(
+        chromium,
+        login_arena.url,
+        person,
+        {
+            "email": lambda page: page.get_by_label("Email"),
+            "password": lambda page: page.get_by_label("Password"),
+            "submit": lambda page: page.get_by_role("button", name="Log in"),
+        },
     )
-    click_in_frame(person, *layout["email"])
+    click_in_frame(person, *form["email"])
     person.keyboard.type("user@example.com")
-    click_in_frame(person, *layout["password"])
+    click_in_frame(person, *form["password"])
     person.keyboard.type("correct horse")
-    click_in_frame(person, *layout["submit"])
+    click_in_frame(person, *form["submit"])
 
     assert logged_out_bridge.wait_healthy(30)["status"] == "ok"
     assert login_arena.logins == ["user@example.com"]
@@ -167,6 +178,30 @@ def test_a_logged_out_bridge_sends_the_user_to_the_console_where_they_log_in_thr
     person.locator("#frame[data-state=ready]").wait_for()
     wait_for(lambda: person.locator("#frame").screenshot() != before, "the live view to show the signed-in page")
     person.screenshot(path=str(tmp_path / "console-logged-in.png"), full_page=True)
+
+
+def test_a_cloudflare_challenge_is_passed_by_ticking_its_box_in_the_live_view(
+    bridge, arena, chromium, person, tmp_path
+):
+    person.goto(f"{bridge.url}/ui")
+    person.locator("#health-badge", has_text="ok").wait_for()
+    watch(person)
+    arena.challenge = True
+    person.get_by_role("button", name="Reload page").click()
+    person.locator("#frame[data-state=cloudflare_challenge]").wait_for()
+    with bridge.client() as client:
+        with pytest.raises(openai.APIStatusError) as refused:
+            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.status_code == 503
+    assert f"open {bridge.url}/ui" in refused.value.response.json()["error"]["message"]
+    person.screenshot(path=str(tmp_path / "console-challenge.png"), full_page=True)
+
+    box = layout(chromium, arena.url, person, {"verify": lambda page: page.get_by_label("Verify you are human")})
+    click_in_frame(person, *box["verify"])
+
+    assert bridge.wait_healthy(30)["status"] == "ok"
+    assert arena.challenges_passed == 1
+    person.locator("#frame[data-state=ready]").wait_for()
 
 
 def test_status_and_recent_requests_update_after_a_chat(bridge, person, tmp_path):

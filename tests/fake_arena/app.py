@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .create import answer_create, is_create_path, recaptcha_response, with_recaptcha
 from .models import is_image_model, page_html, png_bytes
-from .pages import LOGIN_PATH
+from .pages import LOGIN_PATH, VERIFY_PATH
 from .replies import Reply
 from .validation import RecordedRequest, check_body, check_content_type
 
@@ -90,6 +90,8 @@ class ArenaApp:
             await _respond(send, 404, [("content-type", "text/plain")], b"Not found")
         elif path == LOGIN_PATH and method == "POST":
             await self._login(receive, send)
+        elif path == VERIFY_PATH and method == "POST":
+            await self._verify(send)
         elif method in ("GET", "HEAD"):
             await self._page(send, cookies)
         else:
@@ -139,6 +141,16 @@ class ArenaApp:
         if email and password:
             self.arena.logins.append(email)
             headers.append(_set_cookie(AUTH_COOKIE, self.arena.auth_cookie_value, "; Max-Age=31536000"))
+        await send({"type": "http.response.start", "status": 303, "headers": headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _verify(self, send: Callable) -> None:
+        """The challenge's box was ticked: the challenge ends, with a clearance cookie, and back to the page."""
+        headers = [(b"location", b"/"), (b"content-length", b"0")]
+        if self.arena.challenge:
+            self.arena.challenge = False
+            self.arena.challenges_passed += 1
+            headers.append(_set_cookie("cf_clearance", "fakeclearance." + self.arena._token, "; HttpOnly"))
         await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
