@@ -1,6 +1,6 @@
 """The web console: `GET /ui` (static page) and the JSON routes it calls.
 
-    GET  /ui, /ui/console.js, /ui/console.css   the page (package data in bridge/http/console/)
+    GET  /ui, /ui/console.js, /ui/console.css   the page (package data in bridge/http/ui/)
     GET  /ui/api/session          {"login_required", "logged_in"}  (tells the page to ask for the key)
     POST /ui/login  {"key"}       204 + session cookie; 401 on a wrong key
     POST /ui/logout               204, session closed
@@ -83,7 +83,7 @@ console = APIRouter(prefix="/ui/api", dependencies=[Depends(require_session)])
 
 
 def _asset(name: str) -> Response:
-    body = resources.files(__package__).joinpath("console", name).read_bytes()
+    body = resources.files(__package__).joinpath("ui", name).read_bytes()
     return Response(body, media_type=ASSETS[name], headers=SECURITY_HEADERS)
 
 
