@@ -179,6 +179,13 @@ def test_a_logged_out_bridge_sends_the_user_to_the_console_where_they_log_in_thr
     wait_for(lambda: person.locator("#frame").screenshot() != before, "the live view to show the signed-in page")
     person.screenshot(path=str(tmp_path / "console-logged-in.png"), full_page=True)
 
+    person.goto("about:blank")  # the last viewer leaves: the screencast stops
+    wait_for(
+        lambda: "screencast stopped (no viewers)" in httpx.get(f"{logged_out_bridge.url}/ui/api/log").text,
+        "the screencast to stop",
+        timeout=15,
+    )
+
 
 def test_a_cloudflare_challenge_is_passed_by_ticking_its_box_in_the_live_view(
     bridge, arena, chromium, person, tmp_path
@@ -238,7 +245,9 @@ def test_with_an_api_key_every_console_route_and_the_websocket_refuse_without_th
     cookie = login.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and KEY not in cookie
     session = cookie.split(";")[0]
-    assert httpx.get(f"{bridge.url}/ui/api/status", headers={"Cookie": session}).status_code == 200
+    for method, path in ROUTES:
+        response = httpx.request(method, bridge.url + path, headers={"Origin": origin, "Cookie": session}, timeout=60)
+        assert response.status_code == 200, (method, path, response.text)
     assert websocket_handshake(bridge, origin=origin, cookie=session) == 101
 
     person.goto(f"{bridge.url}/ui")

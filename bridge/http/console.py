@@ -17,6 +17,7 @@ the live view's WebSocket is in live.py. Nothing here sends cookies, the key or 
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 from typing import Any
 
@@ -49,6 +50,7 @@ SECURITY_HEADERS = {
 # Errors a person fixes in the live view: their messages point at the console.
 NEEDS_A_PERSON = frozenset({"recaptcha_failed", "logged_out", "cloudflare_challenge", "arena_unauthorized"})
 LOG_LINES = 200
+WRONG_KEY_PAUSE = 1.0
 
 
 def console_url(request: Request) -> str:
@@ -122,6 +124,7 @@ async def login(body: Login, request: Request) -> Response:
     if not key:
         return Response(status_code=204)
     if not check_key(body.key, key):
+        await asyncio.sleep(WRONG_KEY_PAUSE)  # slows guessing down
         raise AuthenticationFailed("wrong api_key", code="invalid_api_key")
     token = request.app.state.console_sessions.open(key)
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})

@@ -96,11 +96,13 @@ class LiveHub:
                 await view.close()
                 raise
             self.view = view
+            log.info("live view: screencast started for %d viewer(s)", len(self._viewers))
 
     async def _stop(self) -> None:
         if self.view is not None:
             view, self.view = self.view, None
             await view.close()
+            log.info("live view: screencast stopped (%s)", "no viewers" if not self._viewers else "page changed")
         self.last_frame = None
 
     async def _frame(self, jpeg: bytes, _: FrameSize) -> None:
