@@ -32,6 +32,7 @@ JPEG_QUALITY = 60
 MAX_WIDTH, MAX_HEIGHT = 1280, 1280
 MOUSE_TYPES = {"move": "mouseMoved", "down": "mousePressed", "up": "mouseReleased"}
 BUTTONS = ("left", "middle", "right", "none")
+HELD_BUTTONS = ((1, "left"), (2, "right"), (4, "middle"))
 KEY_TYPES = {"keydown": "keyDown", "keyup": "keyUp", "char": "char"}
 # Keys whose keyDown must carry text so that the page sees them typed (CDP sends no `char` for them).
 TEXT_KEYS = {"Enter": "\r", "Tab": "", "Backspace": "", "Delete": "", "Escape": ""}
@@ -161,7 +162,8 @@ class RemoteView:
         return x * self.size.width, y * self.size.height
 
     async def mouse(self, event: dict[str, Any]) -> None:
-        """{"action": "move"|"down"|"up"|"click"|"wheel", "x", "y", "button", "deltaX", "deltaY", modifiers}."""
+        """{"action": "move"|"down"|"up"|"click"|"wheel", "x", "y", "button", "buttons", "deltaX", "deltaY",
+        modifiers}; `buttons` is the DOM bit mask of the buttons held (a move with one held is a drag)."""
         action = event.get("action")
         x, y = self._point(event)
         mods = modifiers(event)
@@ -180,12 +182,16 @@ class RemoteView:
         if action not in MOUSE_TYPES:
             raise ValueError("action must be move, down, up, click or wheel")
         kind = MOUSE_TYPES[action]
-        clicks = int(_number(event, "clickCount", 1)) if kind != "mouseMoved" else 0
-        await self._mouse(kind, x, y, button if kind != "mouseMoved" else "none", mods, clicks)
+        held = int(_number(event, "buttons", 0))  # DOM MouseEvent.buttons: 1 left, 2 right, 4 middle
+        if kind == "mouseMoved":  # a move with a button held drags (sliders, text selection)
+            button = next((name for bit, name in HELD_BUTTONS if held & bit), "none")
+            await self._mouse(kind, x, y, button, mods, 0, held)
+            return
+        await self._mouse(kind, x, y, button, mods, int(_number(event, "clickCount", 1)), held)
 
-    async def _mouse(self, kind: str, x: float, y: float, button: str, mods: int, clicks: int) -> None:
+    async def _mouse(self, kind: str, x: float, y: float, button: str, mods: int, clicks: int, held: int = 0) -> None:
         params = {"type": kind, "x": x, "y": y, "button": button, "modifiers": mods, "clickCount": clicks}
-        await self._send("Input.dispatchMouseEvent", params)
+        await self._send("Input.dispatchMouseEvent", params | {"buttons": held})
 
     async def key(self, event: dict[str, Any]) -> None:
         """{"action": "keydown"|"keyup"|"char", "key", "code", "text", modifiers} (DOM KeyboardEvent names)."""

@@ -3,7 +3,8 @@
 Server -> viewer: binary messages are JPEG frames; text messages are JSON
 `{"type": "state", "state", "detail", "width", "height"}` (the page's CSS size).
 Viewer -> server, JSON text messages:
-    {"type": "mouse", "action": "move"|"down"|"up"|"click"|"wheel", "x", "y", "button", "deltaX", "deltaY"}
+    {"type": "mouse", "action": "move"|"down"|"up"|"click"|"wheel", "x", "y", "button", "buttons",
+     "deltaX", "deltaY"}
     {"type": "key", "action": "keydown"|"keyup"|"char", "key", "code", "text"}
     {"type": "text", "text"}            # Input.insertText (paste)
 x and y are fractions (0..1) of the frame; modifier flags alt/ctrl/meta/shift ride along.

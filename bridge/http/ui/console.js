@@ -245,7 +245,8 @@ screen.addEventListener("pointerdown", (event) => {
   event.preventDefault();
   screen.focus();
   screen.setPointerCapture(event.pointerId);
-  send({ type: "mouse", action: "down", button: BUTTON_NAMES[event.button] || "left", ...position(event) });
+  send({ type: "mouse", action: "down", button: BUTTON_NAMES[event.button] || "left", buttons: event.buttons,
+    ...position(event) });
 });
 screen.addEventListener("pointerup", (event) => {
   event.preventDefault();
@@ -255,7 +256,7 @@ screen.addEventListener("pointermove", (event) => {
   const now = performance.now();
   if (now - lastMove < MOVE_EVERY_MS) return;
   lastMove = now;
-  send({ type: "mouse", action: "move", ...position(event) });
+  send({ type: "mouse", action: "move", buttons: event.buttons, ...position(event) });
 });
 screen.addEventListener("wheel", (event) => {
   event.preventDefault();
