@@ -53,9 +53,9 @@ def error_type(status: int) -> str:
     return "invalid_request_error" if status < 500 else "api_error"
 
 
-def error_body(error: BridgeError) -> dict[str, Any]:
-    """`{"type": "error", "error": {"type", "message"}}` for a bridge error."""
-    return {"type": "error", "error": {"type": error_type(error.status), "message": error.message}}
+def error_body(error: BridgeError, *, message: str | None = None) -> dict[str, Any]:
+    """`{"type": "error", "error": {"type", "message"}}` for a bridge error (`message` replaces its own)."""
+    return {"type": "error", "error": {"type": error_type(error.status), "message": message or error.message}}
 
 
 def new_id(prefix: str) -> str:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from browser import ArenaPage
 
+from ..activity import LogBuffer, RequestLog
 from ..chat import ChatService
 from ..config import ConfigStore, launch_options
 from ..errors import BridgeError, HttpError, InvalidRequest
@@ -25,10 +26,14 @@ from ..routing import ProtocolRouter, describe_protocol
 from ..update_check import start_update_check
 from .anthropic import anthropic
 from .anthropic_format import error_body, is_anthropic_path
+from .console import console, with_console_hint
+from .console import pages as console_pages
+from .console_auth import ConsoleSessions
 from .cors import Cors
 from .guards import ApiKeyGuard, BodySizeLimit
 from .images import router as images_router
 from .internal import internal
+from .live import live
 from .paths import V1Alias, not_found_message
 from .streaming import StreamTiming
 from .v1 import public, v1
@@ -51,13 +56,17 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         starting = asyncio.create_task(page.start_until_up(), name="browser-start")
         log.info("arena protocol: %s", describe_protocol(settings.protocol))
-        update_check = start_update_check(settings)
+        update_check = app.state.update_check = start_update_check(settings)
         app.state.model_updater.start(settings)
+        logging.getLogger().addHandler(app.state.log_buffer)
         try:
             yield
         finally:
+            logging.getLogger().removeHandler(app.state.log_buffer)
             starting.cancel()
             await asyncio.wait({starting})
+            for hub in app.state.live_hubs.values():
+                await hub.close()
             app.state.model_updater.stop()
             if update_check is not None:
                 update_check.cancel()
@@ -73,11 +82,21 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     app.state.images = ImageService(app.state.chat, page, app.state.models)
     app.state.model_updater = ModelUpdater(page)
     app.state.stream_timing = StreamTiming()
+    app.state.update_check = None
+    app.state.request_log = RequestLog()
+    app.state.log_buffer = LogBuffer(
+        lambda: {app.state.config.current().api_key: "[api_key]", str(settings.profile_path): "<profile>"}
+    )
+    app.state.console_sessions = ConsoleSessions()
+    app.state.live_hubs = {}
     app.include_router(v1)
     app.include_router(anthropic)
     app.include_router(images_router)
     app.include_router(public)
     app.include_router(internal)
+    app.include_router(console_pages)
+    app.include_router(console)
+    app.include_router(live)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=lambda: app.state.config.current().max_request_bytes)
     app.add_middleware(
@@ -95,7 +114,10 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
 
 
 def _render(request: Request, error: BridgeError) -> JSONResponse:
-    body = error_body(error) if is_anthropic_path(request.url.path) else error.body()
+    """The error in the client's API shape, its message pointing at the console when a person must act."""
+    body = with_console_hint(error, request)
+    if is_anthropic_path(request.url.path):
+        body = error_body(error, message=body["error"]["message"])
     return JSONResponse(body, status_code=error.status, headers=error.headers())
 
 
