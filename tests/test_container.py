@@ -168,6 +168,23 @@ def test_the_image_runs_debian_python_and_chromium_as_an_unprivileged_user(podma
     assert chromium.startswith("Chromium ") and "Debian" in chromium
 
 
+HEADED_PROBE = """
+from playwright.sync_api import sync_playwright
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=False)
+    print(browser.new_page().evaluate("navigator.userAgent + ' ' + screen.width"))
+    browser.close()
+"""
+
+
+def test_the_images_chromium_runs_headed_under_xvfb_for_the_virtual_display_mode(podman, image):
+    result = podman("run", "--rm", "--network=host", "--shm-size=1g", "--entrypoint", "tini", image,
+                    "--", "xvfb-run", "--auto-servernum", "python", "-c", HEADED_PROBE)
+    user_agent = result.stdout.strip()
+    assert "Chrome/" in user_agent and "HeadlessChrome" not in user_agent
+    assert user_agent.endswith(" 1280")  # xvfb-run's default screen, not a headless window's
+
+
 def test_a_container_on_the_host_network_chats_with_the_openai_client(container, arena):
     assert chat(container, arena, "Hello from the container") == "Hello from the container"
     assert arena.requests[-1].problems == []

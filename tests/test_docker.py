@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -175,7 +176,8 @@ def test_compose_runs_the_service_on_port_5102_with_data_in_a_volume():
 def test_compose_repeats_the_image_healthcheck_for_podman_which_drops_it_from_oci_images():
     options, command = one("HEALTHCHECK").split("CMD", 1)
     healthcheck = compose_service()["healthcheck"]
-    assert healthcheck["test"] == ["CMD", *json.loads(command)]
+    kind, shell_command = healthcheck["test"]
+    assert (kind, shlex.split(shell_command)) == ("CMD-SHELL", json.loads(command))
     assert {f"--{key.replace('_', '-')}={value}" for key, value in healthcheck.items() if key != "test"} == set(
         options.split()
     )
