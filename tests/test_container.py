@@ -99,7 +99,14 @@ class Container:
                     "--env", f"LMARENA_BRIDGE_ARENA_URL={self.arena_url}",
                     "--volume", f"{self.data}:/app/data", image)
         wait_for(self.healthy, f"/health 200 from the container {self.name}", timeout=120)
+        # With the default config the bridge reads the model list from the arena page just after
+        # /health turns 200 (auto_update_models), and models.json starts empty.
+        wait_for(self.lists_model, f"{MODEL} in /v1/models of the container {self.name}", timeout=30)
         return self
+
+    def lists_model(self) -> bool:
+        response = httpx.get(f"{self.url}/v1/models", timeout=5)
+        return MODEL in {model["id"] for model in response.json()["data"]}
 
     def healthy(self) -> bool:
         if not self.running():
