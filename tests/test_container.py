@@ -141,7 +141,10 @@ class Container:
 def chat(container: Container, arena: FakeArena, text: str) -> str:
     arena.enqueue(Reply.text(text))
     with container.client() as client:
-        answer = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hello"}])
+        try:
+            answer = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hello"}])
+        except openai.APIError as exc:
+            raise AssertionError(f"{exc!r}\n{container.logs()}") from exc
     return answer.choices[0].message.content
 
 
