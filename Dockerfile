@@ -34,13 +34,14 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /app
 
 # The dependencies (and the build backend) named in pyproject.toml first: this layer changes only
-# with pyproject.toml, so a code change rebuilds in seconds and without the network.
-COPY pyproject.toml README.md ./
+# with pyproject.toml, so a change to the code or the README rebuilds in seconds, without the network.
+COPY pyproject.toml ./
 RUN python3 -m venv /opt/venv \
     && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); print('\n'.join(p['build-system']['requires'] + p['project']['dependencies']))" > /tmp/requirements.txt \
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
+COPY README.md ./
 COPY bridge ./bridge
 COPY browser ./browser
 RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
