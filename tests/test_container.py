@@ -30,7 +30,6 @@ pytestmark = [pytest.mark.container, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = ROOT / "scripts" / "container-setup"
-CACHE = Path(os.environ.get("LMARENA_BRIDGE_CACHE", "/var/cache/lmarena-bridge"))
 IMAGE = "localhost/lmarena-bridge:test"
 BRIDGE_UID = 1000
 MODEL = "gpt-4o-2024-08-06"
@@ -43,11 +42,12 @@ class Podman:
     """podman as the sandbox allows it: runc, cgroupfs, no default ulimits (containers.conf)."""
 
     base_image: str
-    env: dict[str, str] = field(default_factory=lambda: {**os.environ, "CONTAINERS_CONF": str(CACHE / "containers.conf")})
+    containers_conf: str
 
     def __call__(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", *args]
-        result = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout)
+        env = {**os.environ, "CONTAINERS_CONF": self.containers_conf}
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(command)} exited with {result.returncode}:\n{result.stderr}")
         return result
@@ -63,7 +63,8 @@ def podman() -> Podman:
     if setup.returncode == NO_BASE_IMAGE:
         pytest.skip(f"no base image for the build:\n{setup.stderr}")
     assert setup.returncode == 0, setup.stderr
-    tool = Podman(base_image=setup.stdout.strip().splitlines()[-1])
+    base_image, containers_conf = setup.stdout.strip().splitlines()[-2:]
+    tool = Podman(base_image, containers_conf)
     probe = tool("run", "--rm", "--network=host", tool.base_image, "true", check=False)
     if probe.returncode != 0:
         pytest.skip(f"podman cannot run a container on this machine:\n{probe.stderr}")
