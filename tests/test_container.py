@@ -49,7 +49,8 @@ class Podman:
         env = {**os.environ, "CONTAINERS_CONF": self.containers_conf}
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(command)} exited with {result.returncode}:\n{result.stderr}")
+            output = (result.stdout[-4000:] + "\n" + result.stderr).strip()
+            raise AssertionError(f"{' '.join(command)} exited with {result.returncode}:\n{output}")
         return result
 
 
