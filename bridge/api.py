@@ -103,6 +103,7 @@ async def health(request: Request) -> JSONResponse:
         "reason": None if state == READY else state,
         "detail": page.detail,
         "arena_url": page.url,
+        "browser_mode": page.mode,
         "models": len(request.app.state.models.all()),
         "protocol": request.app.state.config.current().protocol,
         "requests": {"active": limiter.active, "waiting": limiter.waiting},

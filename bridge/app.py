@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 def launch_options(settings: Settings) -> LaunchOptions:
     return LaunchOptions(
         profile_dir=settings.profile_path,
+        browser_mode=settings.browser_mode,
         headless=settings.headless,
         executable=settings.browser_executable or None,
         args=tuple(settings.browser_args),

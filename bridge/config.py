@@ -59,7 +59,10 @@ class Settings(BaseModel):
     port: int = Field(5102, ge=1, le=65535)
     arena_url: str = DEFAULT_ARENA_URL
     profile_dir: str = "profile"
-    headless: bool = True
+    # `auto` | `headless` | `virtual_display` | `headed` (browser/modes.py); the older
+    # `headless: false` still means headed.
+    browser_mode: Literal["auto", "headless", "virtual_display", "headed"] = "auto"
+    headless: bool | None = None
     browser_executable: str = ""
     browser_args: list[str] = Field(default_factory=list)
     ignore_https_errors: bool = False
@@ -169,7 +172,7 @@ class ConfigStore:
 
     # Read once at start-up: an edit of these is kept but only acts after a restart.
     RESTART_KEYS = (
-        "host", "port", "arena_url", "profile_dir", "headless", "browser_executable", "browser_args",
+        "host", "port", "arena_url", "profile_dir", "headless", "browser_mode", "browser_executable", "browser_args",
         "ignore_https_errors", "proxy", "max_concurrent_requests", "max_queued_requests", "log_level",
         "enable_idle_restart", "idle_restart_timeout_seconds",
     )

@@ -25,7 +25,7 @@ async def check_browser(settings: Settings) -> None:
     """Fail fast, in one line, when no browser can be launched or the profile is taken."""
     async with async_playwright() as playwright:
         try:
-            find_browser(settings.browser_executable or None, playwright, headless=settings.headless)
+            find_browser(settings.browser_executable or None, playwright)
         except BrowserNotFound as exc:
             raise CommandError(str(exc)) from exc
     holder = profile_holder(settings.profile_path)
