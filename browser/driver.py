@@ -137,6 +137,8 @@ class ArenaPage:
         page.on("crash", lambda p: p is self._page and self._lost("the page crashed"))
         page.on("close", lambda p: p is self._page and self._lost("the page was closed"))
         page.on("domcontentloaded", lambda p: p is self._page and self._fail_streams(PageGone("the arena page reloaded")))
+        # A challenge page that clears itself reloads the page: look again at once, not at the next watch.
+        page.on("load", lambda p: p is self._page and self.state != READY and self._spawn(self.assess()))
         self._page = page
         await self._navigate(page)
 
@@ -384,4 +386,5 @@ class ArenaPage:
         if self._context is None:
             raise self._not_ready()
         base = self._page.url if self._page is not None else self.url
-        return await download(self._context, urljoin(base, url), timeout=timeout)
+        headers = self._launched.download_headers() if self._launched is not None else {}
+        return await download(self._context, urljoin(base, url), timeout=timeout, headers=headers)

@@ -80,6 +80,11 @@ class Launched:
         except PlaywrightError as exc:
             log.debug("could not prepare a new page: %s", exc)
 
+    def download_headers(self) -> dict[str, str]:
+        """Headers for downloads outside the page (Playwright's request API), so that they carry
+        the user agent the pages show rather than the browser's headless one."""
+        return {"user-agent": self.disguise.user_agent} if self.disguise is not None else {}
+
     def describe(self) -> str:
         if self.mode == VIRTUAL_DISPLAY and self.display is not None:
             return f"virtual_display (headed Chromium on Xvfb display {self.display.name})"

@@ -43,10 +43,12 @@ async def read_body(queue: Reports, timeout: float) -> str:
         lines.extend(payload)
 
 
-async def download(context: BrowserContext, url: str, *, timeout: float) -> bytes:
-    """GET `url` with the context's cookies; the body's bytes, or FetchFailed / StreamTimeout."""
+async def download(
+    context: BrowserContext, url: str, *, timeout: float, headers: dict[str, str] | None = None
+) -> bytes:
+    """GET `url` with the context's cookies (and `headers`); the body's bytes, or FetchFailed / StreamTimeout."""
     try:
-        response = await context.request.get(url, timeout=timeout * 1000)
+        response = await context.request.get(url, timeout=timeout * 1000, headers=headers)
     except PlaywrightTimeoutError as exc:
         raise StreamTimeout(timeout) from exc
     except PlaywrightError as exc:

@@ -32,7 +32,7 @@ from browser.arena import (
     uuid7,
     uuid7s,
 )
-from tests.fake_arena import AUTH_COOKIE, DALLE_ID, GPT4O_ID, Reply, default_models
+from tests.fake_arena import DALLE_ID, GPT4O_ID, Reply, default_models
 from tests.fake_arena.create import check_create_body
 
 MODEL = "gpt-4o-2024-08-06"
@@ -224,7 +224,9 @@ def test_create_for_a_model_without_an_arena_id_is_404_saying_to_refresh_the_mod
 
 @pytest.fixture
 def http(arena):
-    with httpx.Client(base_url=arena.url, timeout=10, cookies={AUTH_COOKIE: arena.auth_cookie_value}) as client:
+    agent = "lmarena-bridge tests"
+    cookies = arena.cleared_cookies(agent)
+    with httpx.Client(base_url=arena.url, timeout=10, cookies=cookies, headers={"user-agent": agent}) as client:
         yield client
 
 
