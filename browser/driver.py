@@ -18,13 +18,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urljoin
 
-from playwright.async_api import (
-    BrowserContext,
-    Page,
-    Playwright,
-    Request,
-    async_playwright,
-)
+from playwright.async_api import BrowserContext, Page, Playwright, Request, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from . import arena
@@ -78,10 +72,7 @@ class ArenaPage:
         self._capture = RetryCapture()
         self._own = OwnRequests()
         self._launched: Launched | None = None
-        try:
-            self.mode = options.mode
-        except ValueError:
-            self.mode = options.browser_mode
+        self.mode = options.mode  # headless | virtual_display | headed (modes.py)
 
     # -- life cycle -------------------------------------------------------
 

@@ -16,24 +16,30 @@ from tests.conftest import system_chromium
 
 NO_DISPLAY: dict[str, str] = {}
 DESKTOP = {"DISPLAY": ":0"}
-HAS_XVFB = lambda name: f"/usr/bin/{name}"  # noqa: E731
-NO_XVFB = lambda name: None  # noqa: E731
+
+
+def has_xvfb(name: str) -> str:
+    return f"/usr/bin/{name}"
+
+
+def no_xvfb(name: str) -> None:
+    return None
 
 
 def test_auto_on_linux_without_a_display_runs_headed_under_xvfb():
-    assert resolve_mode("auto", platform="linux", env=NO_DISPLAY, which=HAS_XVFB) == VIRTUAL_DISPLAY
+    assert resolve_mode("auto", platform="linux", env=NO_DISPLAY, which=has_xvfb) == VIRTUAL_DISPLAY
 
 
 def test_auto_on_linux_without_xvfb_or_on_a_desktop_runs_full_headless():
-    assert resolve_mode("auto", platform="linux", env=NO_DISPLAY, which=NO_XVFB) == HEADLESS
-    assert resolve_mode("auto", platform="linux", env=DESKTOP, which=HAS_XVFB) == HEADLESS
-    assert resolve_mode("auto", platform="darwin", env=NO_DISPLAY, which=HAS_XVFB) == HEADLESS
+    assert resolve_mode("auto", platform="linux", env=NO_DISPLAY, which=no_xvfb) == HEADLESS
+    assert resolve_mode("auto", platform="linux", env=DESKTOP, which=has_xvfb) == HEADLESS
+    assert resolve_mode("auto", platform="darwin", env=NO_DISPLAY, which=has_xvfb) == HEADLESS
 
 
 def test_the_older_headless_false_means_headed_and_headless_true_rules_headed_out():
-    assert resolve_mode("auto", headless=False, env=NO_DISPLAY, which=HAS_XVFB) == HEADED
+    assert resolve_mode("auto", headless=False, env=NO_DISPLAY, which=has_xvfb) == HEADED
     assert resolve_mode("virtual_display", headless=False) == HEADED
-    assert resolve_mode("headed", headless=True, platform="linux", env=NO_DISPLAY, which=HAS_XVFB) == VIRTUAL_DISPLAY
+    assert resolve_mode("headed", headless=True, platform="linux", env=NO_DISPLAY, which=has_xvfb) == VIRTUAL_DISPLAY
     assert resolve_mode("headless", headless=True) == HEADLESS
 
 

@@ -10,6 +10,7 @@ world. The arena page's own scripts report what they see, at load and after the 
 
 from __future__ import annotations
 
+import base64
 import shutil
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 from browser.modes import HEADLESS, VIRTUAL_DISPLAY, resolve_mode
 from tests.bridge_process import BridgeProcess, wait_for
 from tests.conftest import models_json
-from tests.fake_arena import AUTH_COOKIE, FakeArena
+from tests.fake_arena import AUTH_COOKIE, FakeArena, RecordedRequest, Reply, png_bytes
 
 DEFAULT = resolve_mode("auto")
 
@@ -32,8 +33,10 @@ def modes() -> list[str]:
 
 
 class Run:
-    def __init__(self, arena: FakeArena, bridge: BridgeProcess, mode: str, health: dict) -> None:
+    def __init__(self, arena: FakeArena, bridge: BridgeProcess, mode: str, health: dict,
+                 chat_request: RecordedRequest, image: bytes) -> None:
         self.arena, self.bridge, self.mode, self.health = arena, bridge, mode, health
+        self.chat_request, self.image = chat_request, image
 
     def reports(self, when: str) -> list[dict]:
         return [r for r in self.arena.gate.page_reports if r.get("when") == when]
@@ -54,7 +57,11 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                     model="gpt-4o-2024-08-06", messages=[{"role": "user", "content": "hello"}]
                 )
             assert answer.choices[0].message.content == "echo: hello"
-            yield Run(arena, bridge, request.param, health)
+            chat_request = arena.requests[-1]
+            arena.enqueue(Reply.images([arena.image_url("red-fox")]))
+            with bridge.client() as client:
+                image = client.images.generate(model="dall-e-3", prompt="a fox", response_format="b64_json")
+            yield Run(arena, bridge, request.param, health, chat_request, base64.b64decode(image.data[0].b64_json))
         finally:
             bridge.stop()
 
@@ -91,8 +98,9 @@ def test_no_request_the_arena_received_says_headless(run):
 def test_the_user_agent_and_client_hints_agree_with_what_the_page_sees(run):
     report = run.reports("load")[-1]
     assert "Headless" not in report["ua"] and "Headless" not in report["appVersion"]
+    assert report["workerUa"] == report["ua"]
     assert not any("Headless" in brand for brand in report["brands"])
-    create = run.arena.requests[-1]
+    create = run.chat_request
     assert create.headers["user-agent"] == report["ua"]
     sent_brands = [part.split(";")[0].strip().strip('"') for part in create.headers["sec-ch-ua"].split(",")]
     assert sent_brands == report["brands"]
@@ -106,9 +114,13 @@ def test_the_page_sees_no_bridge_globals_and_a_native_fetch_even_after_a_token_w
 
 
 def test_the_bridges_fetch_leaves_from_the_page_origin_with_its_cookies(run):
-    create = run.arena.requests[-1]
+    create = run.chat_request
     assert create.problems == []
     assert create.headers["origin"] == run.arena.url
     assert create.headers["sec-fetch-site"] == "same-origin"
     assert create.cookies[AUTH_COOKIE] == run.arena.auth_cookie_value
     assert "cf_clearance" in create.cookies
+
+
+def test_an_image_downloaded_outside_the_page_gets_past_the_gate_with_the_pages_user_agent(run):
+    assert run.image == png_bytes("red-fox")

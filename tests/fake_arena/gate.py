@@ -38,7 +38,7 @@ PAGE_GLOBALS = ("__next_f", "__fakeArenaProbe")
 # The checks, as a page script sees the browser. `full` adds BotD (slower: once per page).
 CHECK_JS = """
 const automationGlobals = () => Object.getOwnPropertyNames(window)
-  .filter((k) => /^(__|\\$cdc_|cdc_)/.test(k) && !%(page_globals)s.includes(k));
+  .filter((k) => /^(__|\\$cdc_|cdc_)/.test(k) && !PAGE_GLOBALS.includes(k));
 async function lookAtTheBrowser(full) {
   const out = {
     ua: navigator.userAgent,
@@ -53,8 +53,13 @@ async function lookAtTheBrowser(full) {
     globals: automationGlobals(),
   };
   if (full) {
+    out.workerUa = await new Promise((resolve) => {
+      const worker = new Worker(URL.createObjectURL(new Blob(["postMessage(navigator.userAgent)"])));
+      worker.onmessage = (e) => { resolve(e.data); worker.terminate(); };
+      setTimeout(() => resolve(null), 2000);
+    });
     try {
-      const { load } = await import("%(botd)s");
+      const { load } = await import("BOTD_PATH");
       const botd = await load({ monitoring: false });
       out.botd = botd.detect();
       out.botdHits = Object.entries(botd.getDetections() || {})
@@ -65,25 +70,25 @@ async function lookAtTheBrowser(full) {
   }
   return out;
 }
-""" % {"page_globals": json.dumps(list(PAGE_GLOBALS)), "botd": BOTD_PATH}
+""".replace("PAGE_GLOBALS", json.dumps(list(PAGE_GLOBALS))).replace("BOTD_PATH", BOTD_PATH)
 
 CHALLENGE_SCRIPT = CHECK_JS + """
 (async () => {
   const report = await lookAtTheBrowser(true);
-  const response = await fetch("%s", { method: "POST", body: JSON.stringify(report) });
+  const response = await fetch("VERIFY_PATH", { method: "POST", body: JSON.stringify(report) });
   document.getElementById("challenge-running").textContent = response.ok
     ? "Verification successful. Waiting for the site to respond..." : "Verification failed.";
   if (response.ok) location.reload();
 })();
-""" % VERIFY_PATH
+""".replace("VERIFY_PATH", VERIFY_PATH)
 
 PAGE_PROBE = "<script>" + CHECK_JS + """
 window.__fakeArenaProbe = async (when) => {
   const report = { when, ...(await lookAtTheBrowser(when === "load")) };
-  await fetch("%s", { method: "POST", body: JSON.stringify(report) });
+  await fetch("PROBE_PATH", { method: "POST", body: JSON.stringify(report) });
 };
 window.__fakeArenaProbe("load");
-</script>""" % PROBE_PATH
+</script>""".replace("PROBE_PATH", PROBE_PATH)
 
 CHALLENGE_PAGE = (
     '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
