@@ -300,7 +300,8 @@ class ArenaPage:
         finished = False
         try:
             request = await with_fresh_token(channel, request)
-            self._own.note(request.method, request.path)
+            if arena.RETRY_URL_RE.search(request.path):  # not the user's Retry, for the capture
+                self._own.note(request.method, request.path)
             if not await channel.call("start", request_id, request.to_page()):
                 self._spawn(self.reload())
                 raise PageGone("the bridge's page script is missing from the arena page; it is reloading the page")

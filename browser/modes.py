@@ -59,7 +59,11 @@ def resolve_mode(
 
 
 class VirtualDisplay:
-    """An Xvfb server on a free display number (Xvfb picks it: `-displayfd`)."""
+    """An Xvfb server on a free display number (Xvfb picks it: `-displayfd`).
+
+    `-terminate`: it also ends by itself once its last client (the browser) is gone, so a
+    bridge killed outright leaves no Xvfb behind.
+    """
 
     def __init__(self, process: subprocess.Popen[bytes], number: str) -> None:
         self._process = process
@@ -75,7 +79,7 @@ class VirtualDisplay:
         try:
             process = subprocess.Popen(
                 [xvfb, "-displayfd", str(write_end), "-screen", "0", f"{size[0]}x{size[1]}x24",
-                 "-nolisten", "tcp", "-noreset"],
+                 "-nolisten", "tcp", "-terminate"],
                 pass_fds=(write_end,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
