@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -148,7 +149,7 @@ async def launch(playwright: Playwright, options: LaunchOptions) -> Launched:
     display: VirtualDisplay | None = None
     try:
         if mode == VIRTUAL_DISPLAY:
-            display = VirtualDisplay.start()
+            display = await asyncio.to_thread(VirtualDisplay.start)
         context = await _launch(playwright, options, mode, display)
     except BaseException:
         if display is not None:
@@ -169,8 +170,11 @@ async def launch(playwright: Playwright, options: LaunchOptions) -> Launched:
         for page in context.pages:
             await launched.prepare(page)
         context.on("page", lambda page: launched.prepare_soon(page))
-    except BaseException:
-        await context.close()
+    except BaseException as exc:
+        with contextlib.suppress(PlaywrightError):
+            await context.close()
+        if isinstance(exc, PlaywrightError):
+            raise LaunchFailed(f"the browser started but could not be set up: {exc.message.splitlines()[0]}") from exc
         raise
     log.info("browser mode: %s", launched.describe())
     return launched
