@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import deque
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from . import arena
@@ -25,12 +26,15 @@ OWN_REQUEST_GRACE = 30.0  # seconds a noted own request may take to show on the 
 
 
 class OwnRequests:
-    """The bridge's own fetches (method, path) not yet seen on the page's network."""
+    """The bridge's own fetches (method, path) not yet seen on the page's network.
 
-    def __init__(self, clock=time.monotonic) -> None:
+    Each note is claimed once by a matching request, or forgotten after OWN_REQUEST_GRACE s
+    (a fetch aborted before it left never shows).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._pending: Counter[tuple[str, str]] = Counter()
-        self._expiry: list[tuple[float, tuple[str, str]]] = []
+        self._deadlines: dict[tuple[str, str], deque[float]] = {}
 
     @staticmethod
     def _key(method: str, url: str) -> tuple[str, str]:
@@ -38,28 +42,21 @@ class OwnRequests:
         return method.upper(), parts.path + (f"?{parts.query}" if parts.query else "")
 
     def note(self, method: str, url: str) -> None:
-        """The bridge is about to fetch `url` from the page."""
-        self._prune()
-        key = self._key(method, url)
-        self._pending[key] += 1
-        self._expiry.append((self._clock() + OWN_REQUEST_GRACE, key))
+        """The bridge is about to fetch `url` (absolute or relative to the page) from the page."""
+        self._deadlines.setdefault(self._key(method, url), deque()).append(self._clock() + OWN_REQUEST_GRACE)
 
     def claim(self, method: str, url: str) -> bool:
         """True (once per note) if a request seen on the network is one of the bridge's own."""
-        self._prune()
         key = self._key(method, url)
-        if self._pending[key] <= 0:
-            return False
-        self._pending[key] -= 1
-        return True
-
-    def _prune(self) -> None:
+        deadlines = self._deadlines.get(key)
         now = self._clock()
-        while self._expiry and self._expiry[0][0] <= now:
-            _, key = self._expiry.pop(0)
-            if self._pending[key] > 0:
-                self._pending[key] -= 1
-        self._pending = +self._pending
+        while deadlines and deadlines[0] <= now:
+            deadlines.popleft()
+        if not deadlines:
+            self._deadlines.pop(key, None)
+            return False
+        deadlines.popleft()
+        return True
 
 
 class RetryCapture:

@@ -77,3 +77,4 @@ def test_virtual_display_starts_xvfb_for_the_browser_and_stops_it_with_the_brows
     running, still_running, agent = asyncio.run(scenario())
     assert running and not still_running
     assert "Headless" not in agent
+
