@@ -52,6 +52,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 TAG_OPEN_RE = re.compile(r"<tool_call(?:\s[^>]*)?>", re.IGNORECASE)
 TAG_CLOSE_RE = re.compile(r"\s*</tool_call\s*>", re.IGNORECASE)
 FENCE_RE = re.compile(r"```[ \t]*(json|json5|tool_calls?|function_calls?)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+STREAM_MARKERS = ("<tool_call", "```")
 INNER_FENCE_RE = re.compile(r"^\s*```[\w-]*[ \t]*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
@@ -194,6 +195,34 @@ def render_tool_result(call_id: str, content: str, *, name: str | None = None, i
     attributes += f' call_id="{call_id}"' if call_id else ""
     attributes += ' is_error="true"' if is_error else ""
     return f"<tool_result{attributes}>\n{content}\n</tool_result>"
+
+
+def streamable_prefix(text: str) -> int:
+    """How many leading characters of a partial answer are surely content, whatever follows.
+
+    For streaming while a call may still come: everything before the first place a
+    call could start (`<tool_call`, a ``` fence, or the answer opening with JSON),
+    without trailing whitespace (which parse_tool_calls strips before a call), and
+    without a partial marker at the end. What is streamed is always a prefix of the
+    content parse_tool_calls finally returns for the whole answer.
+    """
+    stripped = text.lstrip()
+    if not stripped or stripped[0] in "{[":
+        return 0
+    end = min(_marker_start(text, marker) for marker in STREAM_MARKERS)
+    return len(text[:end].rstrip())
+
+
+def _marker_start(text: str, marker: str) -> int:
+    """Where `marker` (or, at the very end, a beginning of it) first starts; len(text) when nowhere."""
+    lowered = text.lower()
+    found = lowered.find(marker)
+    if found >= 0:
+        return found
+    for size in range(len(marker) - 1, 0, -1):
+        if lowered.endswith(marker[:size]):
+            return len(text) - size
+    return len(text)
 
 
 def allowed_tools(tools: Sequence[Tool], choice: ToolChoice) -> list[Tool]:

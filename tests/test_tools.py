@@ -18,6 +18,7 @@ from bridge.tools import (
     parse_tool_calls,
     render_tool_call,
     render_tool_result,
+    streamable_prefix,
     tool_instructions,
 )
 
@@ -210,3 +211,20 @@ def test_check_tools_refuses_bad_schemas_repeated_names_and_choices_naming_no_to
     with pytest.raises(InvalidTool):
         check_tools([], REQUIRED)
     check_tools(TOOLS, ToolChoice.named("get_time"))
+
+
+def test_streamable_prefix_stops_before_anything_that_could_start_a_call():
+    assert streamable_prefix("Let me check. ") == len("Let me check.")
+    assert streamable_prefix("Let me check.\n<tool") == len("Let me check.")
+    assert streamable_prefix("Let me check.\n<tool_call>{") == len("Let me check.")
+    assert streamable_prefix("Code:\n``") == len("Code:")
+    assert streamable_prefix('  {"name"') == 0
+    assert streamable_prefix("a < b and c") == len("a < b and c")
+
+
+def test_what_is_streamed_is_always_a_prefix_of_the_final_content():
+    text = "Sure thing, 1 < 2.\n\nI will call it.\n" + tagged(PARIS) + "\nDone."
+    final, calls = parse_tool_calls(text, TOOLS)
+    assert calls
+    for end in range(len(text) + 1):
+        assert final.startswith(text[: streamable_prefix(text[:end])])

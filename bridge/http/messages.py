@@ -1,9 +1,10 @@
 """OpenAI chat messages -> the arena's messages (text plus attachments).
 
 Roles: `developer` is treated as `system`; `tool`/`function` results are sent
-as user text. Content parts: `text` (and an assistant's `refusal`) are joined
-with blank lines, as the seed did; `image_url` (a data: URL of any file type, or
-an http(s) URL), `input_audio` (base64 + format) and `file` (`file_data` +
+as user text, each in a `<tool_result name call_id>` block, and an assistant's
+`tool_calls` follow its text as `<tool_call>` blocks (bridge.tools renders both).
+Content parts: `text` (and an assistant's `refusal`) are joined with blank
+lines, as the seed did; `image_url` (a data: URL of any file type, or an http(s) URL), `input_audio` (base64 + format) and `file` (`file_data` +
 `filename`) each become one `experimental_attachments` entry
 `{name, contentType, url}`. A user message left without text is sent as " ".
 """
@@ -21,7 +22,9 @@ from browser.arena import ArenaMessage
 
 from ..chat import EMPTY_USER_TEXT
 from ..errors import InvalidRequest, RequestTooLarge
+from ..tools import render_tool_call, render_tool_result
 from .schemas import ChatMessage
+from .tool_calls import call_names, rendered_calls
 
 ROLE_MAP = {"developer": "system", "tool": "user", "function": "user"}
 DATA_URL_RE = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,(.*)$", re.DOTALL)
@@ -37,7 +40,8 @@ def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> l
 
     The limit counts the attachments as sent (their base64), as the arena does.
     """
-    converted = [_convert(i, m) for i, m in enumerate(messages)]
+    names = call_names(messages)
+    converted = [_convert(i, m, names) for i, m in enumerate(messages)]
     total = sum(encoded_size(a["url"]) for m in converted for a in m.attachments)
     if total > max_attachment_bytes:
         raise RequestTooLarge(
@@ -54,7 +58,7 @@ def encoded_size(url: str) -> int:
     return len(url.partition(",")[2]) if url.startswith("data:") else 0
 
 
-def _convert(index: int, message: ChatMessage) -> ArenaMessage:
+def _convert(index: int, message: ChatMessage, names: dict[str, str]) -> ArenaMessage:
     role = ROLE_MAP.get(message.role, message.role)
     content = message.content
     texts: list[str] = []
@@ -70,6 +74,11 @@ def _convert(index: int, message: ChatMessage) -> ArenaMessage:
             else:
                 attachments.append(_attachment(kind, part, where, len(attachments) + 1))
     text = TEXT_JOINER.join(texts)
+    if message.role == "assistant" and (calls := rendered_calls(message)):
+        text = TEXT_JOINER.join([text] * bool(text.strip()) + [render_tool_call(call) for call in calls])
+    if message.role in ("tool", "function"):
+        call_id = str((message.model_extra or {}).get("tool_call_id") or "")
+        text = render_tool_result(call_id, text, name=names.get(call_id) or message.name)
     if role == "user" and not text.strip():
         text = EMPTY_USER_TEXT
     return ArenaMessage(role, text, tuple(attachments))

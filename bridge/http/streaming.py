@@ -6,9 +6,11 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from browser.stream import Event, Finish, ImageResult, ReasoningDelta, TextDelta
+from browser.stream import Finish, ImageResult, ReasoningDelta, TextDelta
 
 from ..errors import BridgeError
+from ..tool_use import ToolCalls, ToolEvent
+from ..tools import ToolCall
 from .openai_format import (
     CONTENT_FILTER_NOTICE,
     DONE,
@@ -18,11 +20,14 @@ from .openai_format import (
     sse,
     usage,
 )
+from .tool_calls import openai_tool_calls, with_tool_calls
 
 log = logging.getLogger(__name__)
 
 
-def _delta(event: Event) -> dict[str, str] | None:
+def _delta(event: ToolEvent) -> dict[str, Any] | None:
+    if isinstance(event, ToolCalls):
+        return {"tool_calls": openai_tool_calls(event.calls, indexed=True)}
     if isinstance(event, TextDelta):
         return {"content": event.text}
     if isinstance(event, ReasoningDelta):
@@ -33,7 +38,7 @@ def _delta(event: Event) -> dict[str, str] | None:
 
 
 async def stream_chunks(
-    completion: Completion, first: Event | None, events: AsyncGenerator[Event, None]
+    completion: Completion, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
 ) -> AsyncIterator[bytes]:
     """SSE: a role chunk, deltas, a finish chunk, [DONE]; an error becomes one error event."""
     finish = "stop"
@@ -62,11 +67,12 @@ async def stream_chunks(
 
 
 async def collect(
-    completion: Completion, first: Event | None, events: AsyncGenerator[Event, None], prompt_text: str
+    completion: Completion, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None], prompt_text: str
 ) -> dict[str, Any]:
     """The whole answer as one `chat.completion` object."""
     content: list[str] = []
     reasoning: list[str] = []
+    calls: list[ToolCall] = []
     finish, reported = "stop", None
     try:
         event = first
@@ -75,6 +81,8 @@ async def collect(
                 finish, reported = event.reason, event.usage
             elif isinstance(event, ReasoningDelta):
                 reasoning.append(event.text)
+            elif isinstance(event, ToolCalls):
+                calls.extend(event.calls)
             elif (delta := _delta(event)) is not None:
                 content.append(delta["content"])
             event = await anext(events, None)
@@ -87,4 +95,4 @@ async def collect(
         counts = usage(reported["prompt_tokens"], reported["completion_tokens"])
     else:
         counts = usage(estimate_tokens(prompt_text), estimate_tokens(text))
-    return completion.message(text, "".join(reasoning), finish, counts)
+    return with_tool_calls(completion.message(text, "".join(reasoning), finish, counts), calls)

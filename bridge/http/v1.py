@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,11 +12,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from browser.driver import READY
 
 from ..chat import ChatRequest, ChatService
+from ..tool_use import ToolEvent
 from .disconnect import EventStream, unless_disconnected
 from .messages import to_arena
 from .openai_format import Completion
 from .schemas import ChatCompletionRequest
 from .streaming import collect, stream_chunks
+from .tool_calls import chat_tool_setup
 
 v1 = APIRouter(prefix="/v1")
 public = APIRouter()
@@ -37,8 +40,12 @@ async def list_models(request: Request) -> dict[str, Any]:
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSONResponse | StreamingResponse:
     chat: ChatService = request.app.state.chat
     settings = request.app.state.config.current()
+    tools = chat_tool_setup(body.model_extra or {})
     messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
-    events = chat.events(ChatRequest(body.model, messages), settings)
+    if tools is not None:
+        messages = tools.instruct(messages)
+    arena = chat.events(ChatRequest(body.model, messages), settings)
+    events: AsyncGenerator[ToolEvent, None] = arena if tools is None else tools.with_tool_calls(arena)
     try:
         first = await unless_disconnected(request, anext(events, None))
     except BaseException:

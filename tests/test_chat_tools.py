@@ -1,0 +1,212 @@
+"""Tool calling on /v1/chat/completions in-process: the real app around a ScriptedPage, the real
+`openai` client over httpx.ASGITransport (the SDK's types parse every response and chunk)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from browser.stream import Finish, ReasoningDelta, TextDelta
+from tests.scripted_page import ScriptedPage, in_process_app, says
+
+MODELS = {"gpt-4o": "0199f060-b306-7e1f-aeae-0ebb4e3f1122"}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+ASK = [{"role": "user", "content": "Weather in Paris?"}]
+CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def page() -> ScriptedPage:
+    return ScriptedPage()
+
+
+@pytest.fixture
+async def client(tmp_path: Path, page: ScriptedPage) -> AsyncIterator[openai.AsyncOpenAI]:
+    app = in_process_app(tmp_path, page, MODELS, protocol="create")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        yield openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1/v1", http_client=http, max_retries=0)
+
+
+def sent_text(page: ScriptedPage) -> str:
+    return page.bodies()[-1]["userMessage"]["content"]
+
+
+@pytest.mark.anyio
+async def test_the_tools_reach_the_model_as_instructions_with_their_schema(client, page):
+    await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER])
+    text = sent_text(page)
+    assert json.dumps(WEATHER["function"]["parameters"]) in text
+    assert "<tool_call>" in text and "Weather in Paris?" in text
+
+
+@pytest.mark.anyio
+async def test_a_call_in_the_answer_is_message_tool_calls_with_finish_reason_tool_calls(client, page):
+    page.answer = says("I will check.\n", CALL)
+    completion = await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER])
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == "I will check."
+    (call,) = choice.message.tool_calls
+    assert (call.type, call.function.name, json.loads(call.function.arguments)) == (
+        "function",
+        "get_weather",
+        {"city": "Paris"},
+    )
+    assert call.id.startswith("call_")
+
+
+@pytest.mark.anyio
+async def test_a_streamed_call_comes_as_openai_tool_call_deltas_after_the_content(client, page):
+    page.answer = says("I will ", "check.\n<tool", '_call>{"name": "get_weather", ', '"arguments": {"city": "Paris"}}')
+    stream = await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER], stream=True)
+    chunks = [chunk async for chunk in stream]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    content = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert content == "I will check."
+    deltas = [d for c in chunks for d in c.choices[0].delta.tool_calls or []]
+    assert [(d.index, d.type, d.function.name) for d in deltas] == [(0, "function", "get_weather")]
+    assert json.loads(deltas[0].function.arguments) == {"city": "Paris"}
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.anyio
+async def test_the_sdk_stream_helper_assembles_parallel_calls(client, page):
+    page.answer = says(CALL + "\n" + CALL.replace("Paris", "Oslo"))
+    async with client.chat.completions.stream(model="gpt-4o", messages=ASK, tools=[WEATHER]) as stream:
+        final = await stream.get_final_completion()
+    calls = final.choices[0].message.tool_calls
+    assert [json.loads(c.function.arguments)["city"] for c in calls] == ["Paris", "Oslo"]
+    assert len({c.id for c in calls}) == 2
+
+
+@pytest.mark.anyio
+async def test_without_parallel_tool_calls_one_call_comes_back_and_the_model_is_told(client, page):
+    page.answer = says(CALL + "\n" + CALL.replace("Paris", "Oslo"))
+    completion = await client.chat.completions.create(
+        model="gpt-4o", messages=ASK, tools=[WEATHER], parallel_tool_calls=False
+    )
+    assert len(completion.choices[0].message.tool_calls) == 1
+    assert "at most one tool" in sent_text(page)
+
+
+@pytest.mark.anyio
+async def test_plain_text_streams_as_it_comes_and_reasoning_passes_through(client, page):
+    page.answer = lambda _r: [ReasoningDelta("hmm"), TextDelta("It is "), TextDelta("sunny."), Finish("stop")]
+    stream = await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER], stream=True)
+    chunks = [chunk async for chunk in stream]
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert pieces == ["It is", " sunny."]  # each piece as it comes, trailing space held back
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert any(getattr(c.choices[0].delta, "reasoning_content", None) == "hmm" for c in chunks)
+
+
+@pytest.mark.anyio
+async def test_a_call_to_an_unknown_tool_comes_back_as_text(client, page):
+    answer = '<tool_call>{"name": "rm_rf", "arguments": {}}</tool_call>'
+    page.answer = says(answer)
+    completion = await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER])
+    assert (completion.choices[0].message.content, completion.choices[0].finish_reason) == (answer, "stop")
+    assert completion.choices[0].message.tool_calls is None
+
+
+@pytest.mark.anyio
+async def test_arguments_the_schema_refuses_stream_back_as_text(client, page):
+    answer = '<tool_call>{"name": "get_weather", "arguments": {"town": "Paris"}}</tool_call>'
+    page.answer = says(answer)
+    stream = await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER], stream=True)
+    chunks = [chunk async for chunk in stream]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == answer
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+@pytest.mark.anyio
+async def test_tool_choice_none_tells_the_model_not_to_call_and_reads_no_calls(client, page):
+    page.answer = says(CALL)
+    completion = await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER], tool_choice="none")
+    assert completion.choices[0].message.content == CALL
+    assert "get_weather" not in sent_text(page).replace(CALL, "")
+
+
+@pytest.mark.anyio
+async def test_a_named_tool_choice_is_demanded_and_a_reply_without_a_call_is_still_answered(client, page):
+    page.answer = says("I would rather not.")
+    completion = await client.chat.completions.create(
+        model="gpt-4o",
+        messages=ASK,
+        tools=[WEATHER],
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+    )
+    assert completion.choices[0].message.content == "I would rather not."
+    assert "must call the tool 'get_weather'" in sent_text(page)
+
+
+@pytest.mark.anyio
+async def test_tool_choice_required_is_demanded(client, page):
+    await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER], tool_choice="required")
+    assert "must call at least one tool" in sent_text(page)
+
+
+@pytest.mark.anyio
+async def test_a_tool_choice_naming_no_given_tool_is_400(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(
+            model="gpt-4o", messages=ASK, tools=[WEATHER], tool_choice={"type": "function", "function": {"name": "x"}}
+        )
+    assert caught.value.body["param"] == "tool_choice"
+
+
+@pytest.mark.anyio
+async def test_a_tool_with_an_invalid_schema_is_400_naming_it(client):
+    bad = {"type": "function", "function": {"name": "t", "parameters": {"type": "no-such-type"}}}
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER, bad])
+    assert caught.value.body["param"] == "tools[1].function"
+
+
+@pytest.mark.anyio
+async def test_a_tool_of_another_type_is_400(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[{"type": "web_search"}])
+    assert caught.value.body["param"].startswith("tools.0")
+
+
+@pytest.mark.anyio
+async def test_history_with_tool_calls_and_results_reaches_the_model_as_readable_text(client, page):
+    page.answer = says("It is 22 C in Paris.")
+    messages = [
+        *ASK,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_abc",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_abc", "content": "22 C, sunny"},
+    ]
+    completion = await client.chat.completions.create(model="gpt-4o", messages=messages, tools=[WEATHER])
+    assert completion.choices[0].message.content == "It is 22 C in Paris."
+    text = sent_text(page)
+    assert '{"name": "get_weather", "arguments": {"city": "Paris"}}' in text
+    assert '<tool_result name="get_weather" call_id="call_abc">\n22 C, sunny\n</tool_result>' in text
