@@ -26,6 +26,7 @@ from ..update_check import start_update_check
 from .guards import ApiKeyGuard, BodySizeLimit
 from .images import router as images_router
 from .internal import internal
+from .responses_api import router as responses_router
 from .v1 import public, v1
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     app.state.model_updater = ModelUpdater(page)
     app.include_router(v1)
     app.include_router(images_router)
+    app.include_router(responses_router)
     app.include_router(public)
     app.include_router(internal)
     _install_error_handlers(app)

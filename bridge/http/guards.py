@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import AuthenticationFailed, BridgeError, NotLoopback, RequestTooLarge
 
-PROTECTED_PREFIXES = ("/v1/", "/internal/")
+PROTECTED_PREFIXES = ("/v1/", "/internal/", "/responses")
 
 
 def _header(scope: dict[str, Any], wanted: bytes) -> str | None:
@@ -58,7 +58,7 @@ def _bearer(scope: dict[str, Any]) -> bytes:
 
 
 class ApiKeyGuard:
-    """When `api_key` is set, /v1/* and /internal/* need `Authorization: Bearer <api_key>`;
+    """When `api_key` is set, /v1/*, /responses and /internal/* need `Authorization: Bearer <api_key>`;
     without one, a loopback-bound bridge needs a loopback Host."""
 
     def __init__(self, app: Any, api_key: Callable[[], str], bound_to: Callable[[], str]) -> None:
