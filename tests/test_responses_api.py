@@ -264,3 +264,88 @@ async def test_the_responses_routes_need_the_api_key_when_one_is_set(tmp_path, p
         for path in ("/v1/responses", "/responses"):
             response = await http.post(path, json={"model": "gpt-4o", "input": "hi"})
             assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
+
+
+PATCH_TOOL = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Edit files with a patch.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": 'start: "*** Begin Patch" /(.|\\n)*/'},
+}
+PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch"
+
+
+@pytest.mark.anyio
+async def test_a_custom_tool_is_called_with_its_free_text_input(http, page):
+    page.answer = says(
+        "<tool_call>" + json.dumps({"name": "apply_patch", "arguments": {"input": PATCH}}) + "</tool_call>"
+    )
+    events = await raw_events(http, input="Add a.txt", tools=[PATCH_TOOL, WEATHER])
+    assert "response.custom_tool_call_input.delta" in kinds(events)
+    final = events[-1]["response"]
+    Response.model_validate(final)
+    (item,) = final["output"]
+    assert (item["type"], item["name"], item["input"]) == ("custom_tool_call", "apply_patch", PATCH)
+    assert "lark grammar" in sent_text(page) and '"input"' in sent_text(page)
+
+
+@pytest.mark.anyio
+async def test_custom_tool_call_history_reaches_the_model_as_text(client, page):
+    await client.responses.create(
+        model="gpt-4o",
+        tools=[PATCH_TOOL],
+        input=[
+            {"role": "user", "content": "Add a.txt"},
+            {"type": "custom_tool_call", "call_id": "call_9", "name": "apply_patch", "input": PATCH},
+            {"type": "custom_tool_call_output", "call_id": "call_9", "output": "Done!"},
+        ],
+    )
+    text = sent_text(page)
+    assert json.dumps({"name": "apply_patch", "arguments": {"input": PATCH}}) in text
+    assert '<tool_result name="apply_patch" call_id="call_9">\nDone!\n</tool_result>' in text
+
+
+@pytest.mark.anyio
+async def test_a_codex_cli_shaped_request_gets_a_shell_call(http, page):
+    shell = {
+        "type": "function",
+        "name": "shell",
+        "description": "Runs a shell command and returns its output.",
+        "strict": False,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "command": {"type": "array", "items": {"type": "string"}},
+                "workdir": {"type": "string"},
+                "timeout_ms": {"type": "number"},
+            },
+            "required": ["command"],
+            "additionalProperties": False,
+        },
+    }
+    page.answer = says('<tool_call>{"name": "shell", "arguments": {"command": ["cat", "a.txt"]}}</tool_call>')
+    events = await raw_events(
+        http,
+        instructions="You are a coding agent.",
+        input=[
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "sandbox: none"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "show a.txt"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [], "content": None, "encrypted_content": None},
+            {"type": "function_call", "name": "shell", "arguments": '{"command": ["ls"]}', "call_id": "call_1"},
+            {"type": "function_call_output", "call_id": "call_1", "output": "a.txt\nb.txt"},
+        ],
+        tools=[shell, {"type": "web_search"}],
+        tool_choice="auto",
+        parallel_tool_calls=False,
+        reasoning=None,
+        store=False,
+        include=[],
+        prompt_cache_key="session-1",
+        text={"verbosity": "medium"},
+    )
+    done = [e["item"] for e in events if e["type"] == "response.output_item.done"]
+    assert [(i["type"], i["name"], json.loads(i["arguments"])) for i in done] == [
+        ("function_call", "shell", {"command": ["cat", "a.txt"]})
+    ]
+    text = sent_text(page)
+    assert "sandbox: none" in text and "a.txt\nb.txt" in text and "at most one tool" in text

@@ -12,6 +12,7 @@ Source: https://platform.openai.com/docs/api-reference/responses (the object) an
         reasoning: response.content_part.added, response.reasoning_text.delta..., response.reasoning_text.done,
                    response.content_part.done
         function_call: response.function_call_arguments.delta, response.function_call_arguments.done
+        custom_tool_call: response.custom_tool_call_input.delta, response.custom_tool_call_input.done
     response.output_item.done, ..., then response.completed (or response.incomplete)
 
 and `response()` is the object itself (the non-stream answer, and the payload of
@@ -51,8 +52,11 @@ class ResponseBuilder:
     """One response under construction; `echo` holds the request fields a response repeats
     (instructions, tools, tool_choice, parallel_tool_calls, temperature, top_p, max_output_tokens, metadata)."""
 
-    def __init__(self, model: str, echo: dict[str, Any], prompt_text: str) -> None:
+    def __init__(
+        self, model: str, echo: dict[str, Any], prompt_text: str, *, custom_tools: frozenset[str] = frozenset()
+    ) -> None:
         self.id = new_item_id("resp")
+        self.custom_tools = custom_tools  # their calls are custom_tool_call items (responses_input.py)
         self.model = model
         self.created_at = int(time.time())
         self.echo = echo
@@ -114,6 +118,8 @@ class ResponseBuilder:
                 parts.extend(part["text"] for part in item["content"])
             elif item["type"] == "function_call":
                 parts.append(item["name"] + item["arguments"])
+            elif item["type"] == "custom_tool_call":
+                parts.append(item["name"] + item["input"])
         return "".join(parts)
 
     # --- the events ---
@@ -134,7 +140,7 @@ class ResponseBuilder:
         if isinstance(event, ReasoningDelta):
             return self._text("reasoning", event.text) if event.text else []
         if isinstance(event, ToolCalls):
-            return [e for call in event.calls for e in self._function_call(call)]
+            return [e for call in event.calls for e in self._call(call)]
         if isinstance(event, Finish):
             self.finish = event
         return []
@@ -231,35 +237,25 @@ class ResponseBuilder:
             self._event("response.output_item.done", output_index=index, item=_copy(item)),
         ]
 
-    def _function_call(self, call: ToolCall) -> list[dict[str, Any]]:
+    def _call(self, call: ToolCall) -> list[dict[str, Any]]:
+        """A function_call item (its arguments a JSON string) or, for a custom tool, a custom_tool_call
+        item (its free-text `input`), with the added / delta / done events."""
         events = self._close()
-        arguments = call.arguments_json()
-        item = {
-            "id": new_item_id("fc"),
-            "type": "function_call",
-            "status": "in_progress",
-            "call_id": call.id,
-            "name": call.name,
-            "arguments": "",
-        }
+        if call.name in self.custom_tools:
+            prefix, kind, field, value = "ctc", "custom_tool_call", "input", str(call.arguments.get("input", ""))
+            delta, done, extra = "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done", {}
+        else:
+            prefix, kind, field, value = "fc", "function_call", "arguments", call.arguments_json()
+            delta, done = "response.function_call_arguments.delta", "response.function_call_arguments.done"
+            extra = {"name": call.name}
+        item = {"id": new_item_id(prefix), "type": kind, "status": "in_progress", "call_id": call.id, "name": call.name}
+        item[field] = ""
         self.output.append(item)
         index = len(self.output) - 1
         events.append(self._event("response.output_item.added", output_index=index, item=_copy(item)))
-        events.append(
-            self._event(
-                "response.function_call_arguments.delta", item_id=item["id"], output_index=index, delta=arguments
-            )
-        )
-        item |= {"arguments": arguments, "status": "completed"}
-        events.append(
-            self._event(
-                "response.function_call_arguments.done",
-                item_id=item["id"],
-                output_index=index,
-                name=call.name,
-                arguments=arguments,
-            )
-        )
+        events.append(self._event(delta, item_id=item["id"], output_index=index, delta=value))
+        item |= {field: value, "status": "completed"}
+        events.append(self._event(done, item_id=item["id"], output_index=index, **{field: value}, **extra))
         events.append(self._event("response.output_item.done", output_index=index, item=_copy(item)))
         return events
 
