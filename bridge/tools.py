@@ -15,13 +15,14 @@ know: one block per call,
 
 `parse_tool_calls` also accepts what models emit on their own: a fenced block
 (```json, ```tool_call or a bare ```) holding `{"name", "arguments"}` or a list of
-them, an answer that is only such JSON, `parameters` for `arguments`, arguments as
-a JSON string, and OpenAI's `{"type": "function", "function": {...}}` and
-`{"tool_calls": [...]}` wrappers. The arguments are checked against the tool's
-JSON Schema (the `jsonschema` library). All or nothing: an unknown tool, JSON that
-does not parse or arguments the schema refuses leave the whole text as content
-and no calls. Text before the first call is content; text after a call is
-dropped (it is the model guessing at results it has not seen).
+them, an answer that is only such JSON, Llama's `<function=NAME>{...}</function>`,
+Mistral's `[TOOL_CALLS] [...]`, `parameters` for `arguments`, arguments as a JSON
+string, OpenAI's `{"type": "function", "function": {...}}` and `{"tool_calls":
+[...]}` wrappers, and JSON5 (single quotes, trailing commas). The arguments are
+checked against the tool's JSON Schema (the `jsonschema` library). All or nothing:
+an unknown tool, JSON that does not parse or arguments the schema refuses leave
+the whole text as content and no calls. Text before the first call is content;
+text after a call is dropped (it is the model guessing at results it has not seen).
 
 Errors:
 
@@ -40,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import json5
 import jsonschema
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
@@ -52,7 +54,9 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 TAG_OPEN_RE = re.compile(r"<tool_call(?:\s[^>]*)?>", re.IGNORECASE)
 TAG_CLOSE_RE = re.compile(r"\s*</tool_call\s*>", re.IGNORECASE)
 FENCE_RE = re.compile(r"```[ \t]*(json|json5|tool_calls?|function_calls?)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
-STREAM_MARKERS = ("<tool_call", "```")
+LLAMA_RE = re.compile(r"<function=([^>\s]+)>(.*?)(?:</function>|$)", re.DOTALL)
+MISTRAL_MARKER = "[TOOL_CALLS]"
+STREAM_MARKERS = ("<tool_call", "```", "<function=", MISTRAL_MARKER.lower())
 INNER_FENCE_RE = re.compile(r"^\s*```[\w-]*[ \t]*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
@@ -249,7 +253,7 @@ def parse_tool_calls(
     by_name = {t.name: t for t in allowed_tools(tools, choice)}
     if not by_name:
         return text, []
-    found = _tagged(text) or _fenced(text) or _bare(text)
+    found = _tagged(text) or _llama(text) or _mistral(text) or _fenced(text) or _bare(text)
     if found is None:
         return text, []
     start, payloads = found
@@ -282,6 +286,28 @@ def _tagged(text: str) -> tuple[int, list[Any]] | None:
     return opens[0].start(), payloads
 
 
+def _llama(text: str) -> tuple[int, list[Any]] | None:
+    """Llama 3.1's <function=NAME>{arguments}</function> calls."""
+    matches = list(LLAMA_RE.finditer(text))
+    if not matches:
+        return None
+    payloads = [{"name": m.group(1), "arguments": _json(m.group(2).strip() or "{}")} for m in matches]
+    return matches[0].start(), [p if p["arguments"] is not _INVALID else _INVALID for p in payloads]
+
+
+def _mistral(text: str) -> tuple[int, list[Any]] | None:
+    """Mistral's [TOOL_CALLS] marker followed by a JSON list (or object) of calls."""
+    start = text.find(MISTRAL_MARKER)
+    if start < 0:
+        return None
+    rest = text[start + len(MISTRAL_MARKER) :].strip()
+    try:
+        value, _ = json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        return start, [_INVALID]
+    return start, _flatten(value)
+
+
 def _fenced(text: str) -> tuple[int, list[Any]] | None:
     """The first fenced block whose JSON is call-shaped, with any call-shaped fences after it."""
     start: int | None = None
@@ -308,9 +334,17 @@ _INVALID = object()
 
 
 def _json(text: str) -> Any:
+    """JSON, or failing that JSON5 (single quotes, trailing commas: what models write by hand); else _INVALID."""
     try:
         return json.loads(text)
     except ValueError:
+        pass
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return _INVALID
+    try:
+        return json5.loads(stripped)
+    except (ValueError, TypeError, RecursionError):
         return _INVALID
 
 

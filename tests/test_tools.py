@@ -228,3 +228,28 @@ def test_what_is_streamed_is_always_a_prefix_of_the_final_content():
     assert calls
     for end in range(len(text) + 1):
         assert final.startswith(text[: streamable_prefix(text[:end])])
+
+
+def test_json5_as_models_write_it_by_hand_is_accepted():
+    text = "<tool_call>{'name': 'get_weather', 'arguments': {'city': 'Paris',},}</tool_call>"
+    _, calls = parse_tool_calls(text, TOOLS)
+    assert [(c.name, c.arguments) for c in calls] == [("get_weather", {"city": "Paris"})]
+
+
+def test_llamas_function_tag_is_a_call():
+    content, calls = parse_tool_calls('Checking.\n<function=get_weather>{"city": "Paris"}</function>', TOOLS)
+    assert content == "Checking."
+    assert [(c.name, c.arguments) for c in calls] == [("get_weather", {"city": "Paris"})]
+
+
+def test_mistrals_tool_calls_marker_is_a_call_list():
+    text = (
+        '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}}, {"name": "get_time", "arguments": {}}]'
+    )
+    _, calls = parse_tool_calls(text, TOOLS)
+    assert [c.name for c in calls] == ["get_weather", "get_time"]
+
+
+def test_a_llama_call_with_bad_json_stays_text():
+    text = "<function=get_weather>{city: Paris</function>"
+    assert parse_tool_calls(text, TOOLS) == (text, [])
