@@ -11,6 +11,8 @@ import httpx
 import openai
 import pytest
 
+from bridge.http.messages import to_arena
+from bridge.http.schemas import ChatMessage
 from browser.stream import Finish, ReasoningDelta, TextDelta
 from tests.scripted_page import ScriptedPage, in_process_app, says
 
@@ -210,3 +212,35 @@ async def test_history_with_tool_calls_and_results_reaches_the_model_as_readable
     text = sent_text(page)
     assert '{"name": "get_weather", "arguments": {"city": "Paris"}}' in text
     assert '<tool_result name="get_weather" call_id="call_abc">\n22 C, sunny\n</tool_result>' in text
+
+
+def convert(*messages: dict) -> list[tuple[str, str]]:
+    converted = to_arena([ChatMessage(**m) for m in messages], max_attachment_bytes=5_000_000)
+    return [(m.role, m.content) for m in converted]
+
+
+def test_an_assistant_turn_with_text_and_calls_keeps_its_text_first():
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    [(role, content)] = convert({"role": "assistant", "content": "Checking.", "tool_calls": [call]})
+    assert role == "assistant"
+    assert content == 'Checking.\n\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>'
+
+
+def test_arguments_that_are_not_json_are_rendered_as_they_came():
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "city=Oslo"}}
+    [(_, content)] = convert({"role": "assistant", "content": None, "tool_calls": [call]})
+    assert '"arguments": "city=Oslo"' in content
+
+
+def test_a_tool_result_without_a_matching_call_is_rendered_with_its_id_only():
+    [(role, content)] = convert({"role": "tool", "tool_call_id": "call_x", "content": [{"type": "text", "text": "ok"}]})
+    assert (role, content) == ("user", '<tool_result call_id="call_x">\nok\n</tool_result>')
+
+
+def test_the_legacy_function_role_and_function_call_are_rendered_too():
+    converted = convert(
+        {"role": "assistant", "content": None, "function_call": {"name": "get_time", "arguments": "{}"}},
+        {"role": "function", "name": "get_time", "content": "12:00"},
+    )
+    assert '{"name": "get_time", "arguments": {}}' in converted[0][1]
+    assert converted[1] == ("user", '<tool_result name="get_time">\n12:00\n</tool_result>')
