@@ -14,7 +14,7 @@ know: one block per call,
     </tool_call>
 
 `parse_tool_calls` also accepts what models emit on their own: a fenced block
-(```json, ```tool_call or a bare ```) holding `{"name", "arguments"}` or a list of
+(```json, ```tool_call, a bare ``` or any language tag) holding `{"name", "arguments"}` or a list of
 them, an answer that is only such JSON, Llama's `<function=NAME>{...}</function>`,
 Mistral's `[TOOL_CALLS] [...]`, `parameters` for `arguments`, arguments as a JSON
 string, OpenAI's `{"type": "function", "function": {...}}` and `{"tool_calls":
@@ -53,9 +53,10 @@ EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 TAG_OPEN_RE = re.compile(r"<tool_call(?:\s[^>]*)?>", re.IGNORECASE)
 TAG_CLOSE_RE = re.compile(r"\s*</tool_call\s*>", re.IGNORECASE)
-FENCE_RE = re.compile(r"```[ \t]*(json|json5|tool_calls?|function_calls?)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+FENCE_RE = re.compile(r"```[ \t]*([\w+.-]*)[ \t]*\n(.*?)```", re.DOTALL)
 LLAMA_RE = re.compile(r"<function=([^>\s]+)>(.*?)(?:</function>|$)", re.DOTALL)
 MISTRAL_MARKER = "[TOOL_CALLS]"
+OPEN_FENCE_END_RE = re.compile(r"```[\w-]*\s*$")  # a fence the call opened inside of, left dangling
 STREAM_MARKERS = ("<tool_call", "```", "<function=", MISTRAL_MARKER.lower())
 INNER_FENCE_RE = re.compile(r"^\s*```[\w-]*[ \t]*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
@@ -265,7 +266,7 @@ def parse_tool_calls(
         calls.append(call)
     if not calls:
         return text, []
-    return text[:start].rstrip(), calls if parallel else calls[:1]
+    return OPEN_FENCE_END_RE.sub("", text[:start]).rstrip(), calls if parallel else calls[:1]
 
 
 def _tagged(text: str) -> tuple[int, list[Any]] | None:

@@ -222,8 +222,17 @@ def test_streamable_prefix_stops_before_anything_that_could_start_a_call():
     assert streamable_prefix("a < b and c") == len("a < b and c")
 
 
-def test_what_is_streamed_is_always_a_prefix_of_the_final_content():
-    text = "Sure thing, 1 < 2.\n\nI will call it.\n" + tagged(PARIS) + "\nDone."
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sure thing, 1 < 2.\n\nI will call it.\n" + tagged(PARIS) + "\nDone.",
+        "On it.\n```xml\n" + tagged(PARIS) + "\n```",
+        "Code first:\n```py\nx = [1]\n```\nNow: ```json\n" + json.dumps(PARIS) + "\n```",
+        'Llama style <function=get_weather>{"city": "Paris"}</function>',
+        "Mistral style [TOOL_CALLS] [" + json.dumps(PARIS) + "]",
+    ],
+)
+def test_what_is_streamed_is_always_a_prefix_of_the_final_content(text):
     final, calls = parse_tool_calls(text, TOOLS)
     assert calls
     for end in range(len(text) + 1):
@@ -253,3 +262,8 @@ def test_mistrals_tool_calls_marker_is_a_call_list():
 def test_a_llama_call_with_bad_json_stays_text():
     text = "<function=get_weather>{city: Paris</function>"
     assert parse_tool_calls(text, TOOLS) == (text, [])
+
+
+def test_a_call_inside_a_fence_leaves_no_dangling_fence_in_the_content():
+    content, calls = parse_tool_calls("On it.\n```xml\n" + tagged(PARIS) + "\n```", TOOLS)
+    assert (content, len(calls)) == ("On it.", 1)
