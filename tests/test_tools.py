@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.tools import (
     AUTO,
@@ -267,3 +269,17 @@ def test_a_llama_call_with_bad_json_stays_text():
 def test_a_call_inside_a_fence_leaves_no_dangling_fence_in_the_content():
     content, calls = parse_tool_calls("On it.\n```xml\n" + tagged(PARIS) + "\n```", TOOLS)
     assert (content, len(calls)) == ("On it.", 1)
+
+
+PIECES = ["Hi ", " ", "\n", "<", "tool_call>", "</tool_call>", "```", "json\n", "py\n", "{", "[", json.dumps(PARIS)]
+PIECES += ["[TOOL_CALLS]", "<function=get_weather>", '{"city": "Oslo"}', "</function>", "text"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=8))
+@settings(max_examples=150, deadline=None)
+def test_any_streamed_prefix_is_a_prefix_of_what_the_whole_answer_becomes(pieces):
+    text = "".join(pieces)
+    content, calls = parse_tool_calls(text, TOOLS)
+    final = content if calls else text
+    for end in range(len(text) + 1):
+        assert final.startswith(text[: streamable_prefix(text[:end])])

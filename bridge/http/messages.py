@@ -24,7 +24,7 @@ from ..chat import EMPTY_USER_TEXT
 from ..errors import InvalidRequest, RequestTooLarge
 from ..tools import render_tool_call, render_tool_result
 from .schemas import ChatMessage
-from .tool_calls import call_names, rendered_calls
+from .tool_calls import call_names, calls_of
 
 ROLE_MAP = {"developer": "system", "tool": "user", "function": "user"}
 DATA_URL_RE = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,(.*)$", re.DOTALL)
@@ -74,7 +74,7 @@ def _convert(index: int, message: ChatMessage, names: dict[str, str]) -> ArenaMe
             else:
                 attachments.append(_attachment(kind, part, where, len(attachments) + 1))
     text = TEXT_JOINER.join(texts)
-    if message.role == "assistant" and (calls := rendered_calls(message)):
+    if message.role == "assistant" and (calls := calls_of(message)):
         text = TEXT_JOINER.join([text] * bool(text.strip()) + [render_tool_call(call) for call in calls])
     if message.role in ("tool", "function"):
         call_id = str((message.model_extra or {}).get("tool_call_id") or "")

@@ -125,18 +125,14 @@ def call_names(messages: Sequence[Any]) -> dict[str, str]:
     """Tool call id -> tool name over the assistant messages' `tool_calls` (tool results carry only the id)."""
     names: dict[str, str] = {}
     for message in messages:
-        for call in _calls_of(message):
+        for call in calls_of(message):
             if call.id:
                 names[call.id] = call.name
     return names
 
 
-def rendered_calls(message: Any) -> list[ToolCall]:
+def calls_of(message: Any) -> list[ToolCall]:
     """An assistant message's `tool_calls` (and the older `function_call`) as ToolCalls, for rendering."""
-    return _calls_of(message)
-
-
-def _calls_of(message: Any) -> list[ToolCall]:
     extra = getattr(message, "model_extra", None) or {}
     raw = extra.get("tool_calls") or []
     if isinstance(extra.get("function_call"), dict):
