@@ -23,10 +23,13 @@ from ..model_list import ModelUpdater
 from ..models import ModelRegistry
 from ..routing import ProtocolRouter, describe_protocol
 from ..update_check import start_update_check
+from .cors import Cors
 from .guards import ApiKeyGuard, BodySizeLimit
 from .images import router as images_router
 from .internal import internal
+from .paths import V1Alias, not_found_message
 from .responses_api import router as responses_router
+from .streaming import StreamTiming
 from .v1 import public, v1
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     app.state.chat = ChatService(page, app.state.models, app.state.router, limiter)
     app.state.images = ImageService(app.state.chat, page, app.state.models)
     app.state.model_updater = ModelUpdater(page)
+    app.state.stream_timing = StreamTiming()
     app.include_router(v1)
     app.include_router(images_router)
     app.include_router(responses_router)
@@ -79,6 +83,12 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
         ApiKeyGuard,
         api_key=lambda: app.state.config.current().api_key,
         bound_to=lambda: settings.host,
+    )
+    app.add_middleware(V1Alias, routes=lambda: app.router.routes)
+    app.add_middleware(
+        Cors,
+        api_key=lambda: app.state.config.current().api_key,
+        allowed=lambda: app.state.config.current().cors_allow_origins,
     )
     return app
 
@@ -97,7 +107,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _render(_from_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            message = not_found_message(app.router.routes, request.scope, str(request.base_url))
+            return _render(HttpError(404, message))
         return _render(HttpError(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(Exception)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
@@ -15,11 +15,15 @@ T = TypeVar("T")
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
 class EventStream(StreamingResponse):
     """SSE that always closes the arena stream, even when the client leaves before the first
     chunk is sent (the body generator then never starts, so its own `finally` never runs)."""
 
-    def __init__(self, body: AsyncIterator[bytes], events: AsyncGenerator[Any, None]) -> None:
+    def __init__(self, body: AsyncIterator[bytes], events: AsyncGenerator[Any, None] | Closable) -> None:
         super().__init__(body, media_type="text/event-stream", headers=STREAM_HEADERS)
         self._events = events
 

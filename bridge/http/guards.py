@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import AuthenticationFailed, BridgeError, NotLoopback, RequestTooLarge
 
-PROTECTED_PREFIXES = ("/v1/", "/internal/", "/responses")
+PROTECTED_PREFIXES = ("/v1/", "/internal/")
 
 
 def _header(scope: dict[str, Any], wanted: bytes) -> str | None:
@@ -57,8 +57,17 @@ def _bearer(scope: dict[str, Any]) -> bytes:
     return b""
 
 
+def _preflight(scope: dict[str, Any]) -> bool:
+    """A CORS preflight (browsers send it without credentials); /internal/* gets none."""
+    return (
+        scope["method"] == "OPTIONS"
+        and _header(scope, b"access-control-request-method") is not None
+        and not scope["path"].startswith("/internal/")
+    )
+
+
 class ApiKeyGuard:
-    """When `api_key` is set, /v1/*, /responses and /internal/* need `Authorization: Bearer <api_key>`;
+    """When `api_key` is set, /v1/* and /internal/* need `Authorization: Bearer <api_key>`;
     without one, a loopback-bound bridge needs a loopback Host."""
 
     def __init__(self, app: Any, api_key: Callable[[], str], bound_to: Callable[[], str]) -> None:
@@ -67,7 +76,7 @@ class ApiKeyGuard:
         self.bound_to = bound_to
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PROTECTED_PREFIXES):
+        if scope["type"] == "http" and scope["path"].startswith(PROTECTED_PREFIXES) and not _preflight(scope):
             refusal = self._refusal(scope)
             if refusal is not None:
                 await send_error(send, refusal)

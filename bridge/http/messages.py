@@ -4,15 +4,19 @@ Roles: `developer` is treated as `system`; `tool`/`function` results are sent
 as user text, each in a `<tool_result name call_id>` block, and an assistant's
 `tool_calls` follow its text as `<tool_call>` blocks (bridge.tools renders both).
 Content parts: `text` (and an assistant's `refusal`) are joined with blank
-lines, as the seed did; `image_url` (a data: URL of any file type, or an http(s) URL), `input_audio` (base64 + format) and `file` (`file_data` +
-`filename`) each become one `experimental_attachments` entry
-`{name, contentType, url}`. A user message left without text is sent as " ".
+lines, as the seed did; `image_url` (a data: URL of any file type, or an http(s)
+URL), `input_audio` (base64 + format) and `file` (`file_data` + `filename`) each
+become one `experimental_attachments` entry `{name, contentType, url}`. A user
+message left without text is sent as " ". A message's `name` (SillyTavern's
+`example_user`, a character's name) becomes a speaker label in front of its
+text: `<name>: <text>`; a tool result's `name` is the tool's instead.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import mimetypes
 import re
 from collections.abc import Sequence
@@ -33,6 +37,7 @@ WELL_KNOWN_KINDS = ("image/", "audio/", "video/", "text/")
 NAME_PREFIXES = {"image": "image", "audio": "audio", "video": "video"}
 IMAGE_DETAILS = ("auto", "low", "high")
 TEXT_JOINER = "\n\n"
+JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else: no other text, no Markdown code fence."
 
 
 def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> list[ArenaMessage]:
@@ -51,6 +56,30 @@ def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> l
             param="messages",
         )
     return converted
+
+
+def format_instruction(response_format: dict[str, Any] | None) -> ArenaMessage | None:
+    """OpenAI's `response_format`, approximated: the arena has no structured output, so the model
+    is told in a leading system message (`json_object`, or `json_schema` with its schema); the
+    answer is not checked. `text` or none: None. Another type: InvalidRequest."""
+    kind = (response_format or {}).get("type", "text")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return ArenaMessage("system", JSON_INSTRUCTION)
+    if kind == "json_schema":
+        spec = (response_format or {}).get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise InvalidRequest(
+                "response_format.json_schema.schema must be a JSON Schema object",
+                param="response_format.json_schema.schema",
+            )
+        text = f"{JSON_INSTRUCTION} It must match this JSON Schema:\n{json.dumps(schema, ensure_ascii=False)}"
+        return ArenaMessage("system", text)
+    raise InvalidRequest(
+        f"response_format.type {kind!r} is not one of text, json_object, json_schema", param="response_format.type"
+    )
 
 
 def encoded_size(url: str) -> int:
@@ -74,11 +103,13 @@ def _convert(index: int, message: ChatMessage, names: dict[str, str]) -> ArenaMe
             else:
                 attachments.append(_attachment(kind, part, where, len(attachments) + 1))
     text = TEXT_JOINER.join(texts)
-    if message.role == "assistant" and (calls := calls_of(message)):
-        text = TEXT_JOINER.join([text] * bool(text.strip()) + [render_tool_call(call) for call in calls])
     if message.role in ("tool", "function"):
         call_id = str((message.model_extra or {}).get("tool_call_id") or "")
         text = render_tool_result(call_id, text, name=names.get(call_id) or message.name)
+    elif message.name and message.name.strip() and text.strip():
+        text = f"{message.name.strip()}: {text}"
+    if message.role == "assistant" and (calls := calls_of(message)):
+        text = TEXT_JOINER.join([text] * bool(text.strip()) + [render_tool_call(call) for call in calls])
     if role == "user" and not text.strip():
         text = EMPTY_USER_TEXT
     return ArenaMessage(role, text, tuple(attachments))

@@ -25,45 +25,75 @@ def image_markdown(url: str) -> str:
     return f"![image]({url})"
 
 
+CHARS_PER_TOKEN = 4
+
+
 def estimate_tokens(text: str) -> int:
     """About four characters a token, the usual rule of thumb when the arena sends no usage."""
-    return max(1, len(text) // 4) if text else 0
+    return max(1, len(text) // CHARS_PER_TOKEN) if text else 0
 
 
 class Completion:
-    """One answer under construction: builds stream chunks and the final object."""
+    """One answer under construction: builds stream chunks and the final object.
 
-    def __init__(self, model: str) -> None:
+    `include_usage` (the request's `stream_options.include_usage`): every chunk carries
+    `"usage": null` and `usage_chunk()` makes the final `choices: []` chunk with the counts
+    (OpenAI API reference, "The chat completion chunk object").
+    """
+
+    def __init__(self, model: str, *, include_usage: bool = False) -> None:
         self.id = new_id()
         self.model = model
         self.created = int(time.time())
+        self.include_usage = include_usage
 
     def chunk(
-        self, delta: dict[str, Any], finish_reason: str | None = None, usage: dict[str, Any] | None = None
+        self,
+        delta: dict[str, Any],
+        finish_reason: str | None = None,
+        usage: dict[str, Any] | None = None,
+        *,
+        index: int = 0,
     ) -> dict[str, Any]:
+        return self._chunk([{"index": index, "delta": delta, "finish_reason": finish_reason}], usage)
+
+    def usage_chunk(self, usage: dict[str, Any]) -> dict[str, Any]:
+        """The last chunk before [DONE] when usage was asked for: no choices, the counts."""
+        return self._chunk([], usage)
+
+    def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            "choices": choices,
         }
-        if usage is not None:
+        if usage is not None or self.include_usage:
             payload["usage"] = usage
         return payload
 
     def message(self, content: str, reasoning: str, finish_reason: str, usage: dict[str, int]) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": content}
-        if reasoning:
-            message["reasoning_content"] = reasoning
+        return self.completion([choice(0, content, reasoning, finish_reason)], usage)
+
+    def completion(self, choices: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any]:
+        """The `chat.completion` object with these choices (each from `choice()`)."""
         return {
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
+            "choices": choices,
             "usage": usage,
         }
+
+
+def choice(index: int, content: str, reasoning: str, finish_reason: str) -> dict[str, Any]:
+    """One entry of a chat completion's `choices`; `reasoning_content` only when there was reasoning."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    return {"index": index, "message": message, "finish_reason": finish_reason, "logprobs": None}
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""OpenAI's Responses API: `POST /v1/responses` (and `/responses`), stream and non-stream.
+"""OpenAI's Responses API: `POST /v1/responses` (and `/responses`, as paths.V1Alias serves every route), stream
+and non-stream.
 
 Request (https://platform.openai.com/docs/api-reference/responses/create): `model`,
 `input` (a string or items), `instructions`, `tools` (function tools in Responses'
@@ -57,7 +58,6 @@ class ResponsesRequest(BaseModel):
 
 
 @router.post("/v1/responses", response_model=None)
-@router.post("/responses", response_model=None, include_in_schema=False)
 async def create_response(body: ResponsesRequest, request: Request) -> JSONResponse | EventStream:
     for field in ("previous_response_id", "conversation"):
         if getattr(body, field) is not None:

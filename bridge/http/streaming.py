@@ -1,98 +1,92 @@
-"""Arena events -> OpenAI chat responses: a stream of SSE chunks, or one object."""
+"""Arena answers -> OpenAI chat responses: a stream of SSE chunks, or one object.
+
+A stream waits at most `StreamTiming.headers_after` seconds for the first piece of the
+answer: an error that comes before then keeps its HTTP status (SPEC, Errors); after it
+the response starts anyway, with an SSE comment (`: keep-alive`), and another comment
+follows each `keepalive_every` seconds of arena silence, so proxies that cut idle
+connections (Cloudflare tunnels at 100 s, nginx, Clash) keep it open. From then on an
+error is one `data: {"error": ...}` event followed by `data: [DONE]`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from browser.stream import Finish, ImageResult, ReasoningDelta, TextDelta
+from fastapi import Request
 
 from ..errors import BridgeError
-from ..tool_use import ToolCalls, ToolEvent
-from ..tools import ToolCall
-from .openai_format import (
-    CONTENT_FILTER_NOTICE,
-    DONE,
-    Completion,
-    estimate_tokens,
-    image_markdown,
-    sse,
-    usage,
-)
-from .tool_calls import openai_tool_calls, with_tool_calls
+from .choices import TIMEOUT, Choices, Piece, as_chunk
+from .disconnect import EventStream, unless_disconnected
+from .openai_format import DONE, Completion, choice, sse
+from .tool_calls import with_tool_calls
 
 log = logging.getLogger(__name__)
+KEEPALIVE = b": keep-alive\n\n"
 
 
-def _delta(event: ToolEvent) -> dict[str, Any] | None:
-    if isinstance(event, ToolCalls):
-        return {"tool_calls": openai_tool_calls(event.calls, indexed=True)}
-    if isinstance(event, TextDelta):
-        return {"content": event.text}
-    if isinstance(event, ReasoningDelta):
-        return {"reasoning_content": event.text}
-    if isinstance(event, ImageResult):
-        return {"content": image_markdown(event.url)}
-    return None
+@dataclass(frozen=True, slots=True)
+class StreamTiming:
+    """Seconds: arena silence before the SSE headers go out anyway; between two keep-alive comments."""
+
+    headers_after: float = 3.0
+    keepalive_every: float = 10.0
+
+
+async def open_stream(request: Request, completion: Completion, choices: Choices, timing: StreamTiming) -> EventStream:
+    """The SSE response, once the first piece came or `timing.headers_after` passed.
+
+    Raises the BridgeError of a choice that failed before that (the caller renders its status).
+    """
+    try:
+        first = await unless_disconnected(request, choices.next(timing.headers_after))
+    except BaseException:
+        await choices.aclose()
+        raise
+    held = [] if first == TIMEOUT else [first]
+    return EventStream(stream_chunks(completion, choices, held, timing), choices)
 
 
 async def stream_chunks(
-    completion: Completion, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
+    completion: Completion, choices: Choices, held: list[Any], timing: StreamTiming
 ) -> AsyncIterator[bytes]:
-    """SSE: a role chunk, deltas, a finish chunk, [DONE]; an error becomes one error event."""
-    finish = "stop"
+    """SSE: role chunks, deltas, one finish chunk per choice, the usage chunk if asked, [DONE]."""
     try:
-        yield sse(completion.chunk({"role": "assistant", "content": ""}))
-        pending = [first] if first is not None else []
+        if not held:
+            yield KEEPALIVE
+        started = False
         while True:
-            event = pending.pop() if pending else await anext(events, None)
-            if event is None:
-                break
-            if isinstance(event, Finish):
-                finish = event.reason
-                if finish == "content_filter":
-                    yield sse(completion.chunk({"content": CONTENT_FILTER_NOTICE}))
+            item = held.pop() if held else await choices.next(timing.keepalive_every)
+            if item == TIMEOUT:
+                yield KEEPALIVE
                 continue
-            delta = _delta(event)
-            if delta:
-                yield sse(completion.chunk(delta))
-        yield sse(completion.chunk({}, finish))
+            if not isinstance(item, Piece):
+                break
+            if not started:
+                started = True
+                for index in range(len(choices.sources)):
+                    yield sse(completion.chunk({"role": "assistant", "content": ""}, index=index))
+            yield sse(completion.chunk(**as_chunk(item)))
+        if completion.include_usage:
+            yield sse(completion.usage_chunk(choices.usage()))
     except BridgeError as exc:
         log.warning("stream %s failed: %s", completion.id, exc.message)
         yield sse(exc.body())
     finally:
-        await events.aclose()
+        await choices.aclose()
     yield DONE
 
 
-async def collect(
-    completion: Completion, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None], prompt_text: str
-) -> dict[str, Any]:
-    """The whole answer as one `chat.completion` object."""
-    content: list[str] = []
-    reasoning: list[str] = []
-    calls: list[ToolCall] = []
-    finish, reported = "stop", None
+async def collect(completion: Completion, choices: Choices) -> dict[str, Any]:
+    """Every choice in full, as one `chat.completion` object."""
     try:
-        event = first
-        while event is not None:
-            if isinstance(event, Finish):
-                finish, reported = event.reason, event.usage
-            elif isinstance(event, ReasoningDelta):
-                reasoning.append(event.text)
-            elif isinstance(event, ToolCalls):
-                calls.extend(event.calls)
-            elif (delta := _delta(event)) is not None:
-                content.append(delta["content"])
-            event = await anext(events, None)
+        while await choices.next() is not None:
+            pass
     finally:
-        await events.aclose()
-    if finish == "content_filter":
-        content.append(CONTENT_FILTER_NOTICE)
-    text = "".join(content)
-    if reported and (reported["prompt_tokens"] or reported["completion_tokens"]):
-        counts = usage(reported["prompt_tokens"], reported["completion_tokens"])
-    else:
-        counts = usage(estimate_tokens(prompt_text), estimate_tokens(text))
-    return with_tool_calls(completion.message(text, "".join(reasoning), finish, counts), calls)
+        await choices.aclose()
+    answers = [choices.text(i) for i in range(len(choices.sources))]
+    return completion.completion(
+        [with_tool_calls(choice(i, *answer), choices.calls(i)) for i, answer in enumerate(answers)], choices.usage()
+    )

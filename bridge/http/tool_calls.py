@@ -112,13 +112,13 @@ def openai_tool_calls(calls: Iterable[ToolCall], *, indexed: bool = False) -> li
     return shaped
 
 
-def with_tool_calls(completion: dict[str, Any], calls: Sequence[ToolCall]) -> dict[str, Any]:
-    """A `chat.completion` with the calls as its message's `tool_calls` (content null when empty)."""
+def with_tool_calls(choice: dict[str, Any], calls: Sequence[ToolCall]) -> dict[str, Any]:
+    """A chat completion choice with the calls as its message's `tool_calls` (content null when empty)."""
     if calls:
-        choice = completion["choices"][0]
-        choice["message"]["content"] = choice["message"]["content"] or None
-        choice["message"]["tool_calls"] = openai_tool_calls(calls)
-    return completion
+        message = choice["message"]
+        message["content"] = message["content"] or None
+        message["tool_calls"] = openai_tool_calls(calls)
+    return choice
 
 
 def call_names(messages: Sequence[Any]) -> dict[str, str]:

@@ -12,53 +12,84 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from browser.driver import READY
 
 from ..chat import ChatRequest, ChatService
+from ..errors import InvalidRequest, ModelNotFound
+from ..models import Model
 from ..tool_use import ToolEvent
-from .disconnect import EventStream, unless_disconnected
-from .messages import to_arena
+from .choices import Choices, Cut
+from .disconnect import unless_disconnected
+from .messages import format_instruction, to_arena
 from .openai_format import Completion
 from .schemas import ChatCompletionRequest
-from .streaming import collect, stream_chunks
+from .streaming import collect, open_stream
 from .tool_calls import chat_tool_setup
 
+MAX_CHOICES = 4
 v1 = APIRouter(prefix="/v1")
 public = APIRouter()
 
 
-@v1.get("/models")
+@v1.api_route("/models", methods=["GET", "HEAD"])
 async def list_models(request: Request) -> dict[str, Any]:
     created = int(time.time())
-    return {
-        "object": "list",
-        "data": [
-            {"id": m.name, "object": "model", "created": created, "owned_by": m.organization or "lmarena"}
-            for m in request.app.state.models.all()
-        ],
-    }
+    return {"object": "list", "data": [_model_object(m, created) for m in request.app.state.models.all()]}
+
+
+@v1.api_route("/models/{model:path}", methods=["GET", "HEAD"])
+async def retrieve_model(model: str, request: Request) -> dict[str, Any]:
+    """The model as `/v1/models` lists it (ids may contain "/"); 404 model_not_found otherwise."""
+    found = next((m for m in request.app.state.models.all() if m.name == model), None)
+    if found is None:
+        raise ModelNotFound(
+            f"the model {model!r} does not exist in models.json: list them with GET /v1/models, "
+            "or run `lmarena-bridge models --refresh`",
+            param="model",
+        )
+    return _model_object(found, int(time.time()))
+
+
+def _model_object(model: Model, created: int) -> dict[str, Any]:
+    return {"id": model.name, "object": "model", "created": created, "owned_by": model.organization or "lmarena"}
 
 
 @v1.post("/chat/completions", response_model=None)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSONResponse | StreamingResponse:
+    """One arena request per choice (`n`); stream or one object. Errors before the stream starts keep their status."""
     chat: ChatService = request.app.state.chat
     settings = request.app.state.config.current()
+    count = choice_count(body.n)
     tools = chat_tool_setup(body.model_extra or {})
     messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
+    if (instruction := format_instruction(body.response_format)) is not None:
+        messages.insert(0, instruction)
     if tools is not None:
         messages = tools.instruct(messages)
-    arena = chat.events(ChatRequest(body.model, messages), settings)
-    events: AsyncGenerator[ToolEvent, None] = arena if tools is None else tools.with_tool_calls(arena)
-    try:
-        first = await unless_disconnected(request, anext(events, None))
-    except BaseException:
-        await events.aclose()
-        raise
-    completion = Completion(body.model)
-    if body.stream:
-        return EventStream(stream_chunks(completion, first, events), events)
     prompt = "".join(m.content if isinstance(m.content, str) else "" for m in body.messages)
-    return JSONResponse(await unless_disconnected(request, collect(completion, first, events, prompt)))
+    cut = Cut(body.stop_strings(), body.token_limit())
+    answers = [chat.events(ChatRequest(body.model, messages), settings) for _ in range(count)]
+    sources: list[AsyncGenerator[ToolEvent, None]] = (
+        [tools.with_tool_calls(answer) for answer in answers] if tools is not None else list(answers)
+    )
+    choices = Choices(sources, cut, prompt)
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        completion = Completion(body.model, include_usage=include_usage)
+        return await open_stream(request, completion, choices, request.app.state.stream_timing)
+    return JSONResponse(await unless_disconnected(request, collect(Completion(body.model), choices)))
 
 
-@public.get("/health", response_model=None)
+def choice_count(n: int | None) -> int:
+    """`n` (default 1), at most MAX_CHOICES: each choice is an arena request of its own."""
+    count = 1 if n is None else n
+    if not 1 <= count <= MAX_CHOICES:
+        raise InvalidRequest(
+            f"n must be between 1 and {MAX_CHOICES} on this bridge (each choice is its own arena request); got {count}",
+            code="invalid_value",
+            param="n",
+        )
+    return count
+
+
+@public.api_route("/health", methods=["GET", "HEAD"], response_model=None)
 async def health(request: Request) -> JSONResponse:
     page = request.app.state.page
     limiter = request.app.state.chat.limiter
