@@ -244,3 +244,23 @@ def test_the_legacy_function_role_and_function_call_are_rendered_too():
     )
     assert '{"name": "get_time", "arguments": {}}' in converted[0][1]
     assert converted[1] == ("user", '<tool_result name="get_time">\n12:00\n</tool_result>')
+
+
+@pytest.mark.anyio
+async def test_each_of_n_choices_reads_its_own_calls(client, page):
+    page.answer = says(CALL)
+    completion = await client.chat.completions.create(model="gpt-4o", messages=ASK, tools=[WEATHER], n=2)
+    assert [c.finish_reason for c in completion.choices] == ["tool_calls", "tool_calls"]
+    ids = [c.message.tool_calls[0].id for c in completion.choices]
+    assert len(set(ids)) == 2
+
+
+@pytest.mark.anyio
+async def test_a_streamed_call_with_include_usage_ends_with_the_usage_chunk(client, page):
+    page.answer = says(CALL)
+    stream = await client.chat.completions.create(
+        model="gpt-4o", messages=ASK, tools=[WEATHER], stream=True, stream_options={"include_usage": True}
+    )
+    chunks = [chunk async for chunk in stream]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+    assert chunks[-2].choices[0].finish_reason == "tool_calls"
