@@ -3,6 +3,7 @@ httpx.ASGITransport; every raw event and object is also validated against the SD
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ import pytest
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
+from bridge.http.streaming import StreamTiming
 from browser.errors import StreamTimeout
 from browser.stream import Finish, ReasoningDelta, TextDelta
 from tests.scripted_page import ScriptedPage, in_process_app, says
@@ -349,3 +351,34 @@ async def test_a_codex_cli_shaped_request_gets_a_shell_call(http, page):
     ]
     text = sent_text(page)
     assert "sandbox: none" in text and "a.txt\nb.txt" in text and "at most one tool" in text
+
+
+@pytest.mark.anyio
+async def test_max_output_tokens_cuts_the_answer_into_an_incomplete_response(client, page):
+    page.answer = says("x" * 400)
+    response = await client.responses.create(model="gpt-4o", input="hi", max_output_tokens=10)
+    assert (response.status, response.incomplete_details.reason) == ("incomplete", "max_output_tokens")
+    assert len(response.output_text) == 40  # about 4 characters a token
+
+
+class SlowPage(ScriptedPage):
+    """Thinks for a while before it answers."""
+
+    async def stream(self, request, *, timeout):
+        await asyncio.sleep(0.5)
+        async for event in super().stream(request, timeout=timeout):
+            yield event
+
+
+@pytest.mark.anyio
+async def test_a_slow_answer_streams_created_and_keep_alive_comments_first(tmp_path):
+    app = in_process_app(tmp_path, SlowPage(), MODELS, protocol="create")
+    app.state.stream_timing = StreamTiming(headers_after=0.05, keepalive_every=0.1)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        body = {"model": "gpt-4o", "input": "hi", "stream": True}
+        async with http.stream("POST", "/v1/responses", json=body) as response:
+            lines = [line async for line in response.aiter_lines() if line]
+    assert lines[0] == "event: response.created"
+    assert ": keep-alive" in lines
+    assert lines[-2] == "event: response.completed"

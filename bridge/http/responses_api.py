@@ -19,20 +19,24 @@ OpenAI's envelope; after, an `error` event and `response.failed`
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from browser.stream import Finish, ReasoningDelta, TextDelta
+
 from ..chat import ChatRequest, ChatService
 from ..errors import BridgeError, InvalidRequest
-from ..tool_use import ToolEvent
+from ..tool_use import ToolCalls, ToolEvent
+from .choices import TIMEOUT, Choices, Cut, Piece
 from .disconnect import EventStream, unless_disconnected
 from .messages import to_arena
 from .responses_format import ResponseBuilder, sse_event
 from .responses_input import NOT_STORED, echo_choice, input_messages, responses_tools
+from .streaming import KEEPALIVE, StreamTiming
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,7 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
     tools = responses_tools(body.tools, body.tool_choice, body.parallel_tool_calls)
     conversation = input_messages(body.instructions, body.input)
     messages = tools.setup.instruct(to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes))
-    events = tools.setup.with_tool_calls(chat.events(ChatRequest(body.model, messages), settings))
+    answer = tools.setup.with_tool_calls(chat.events(ChatRequest(body.model, messages), settings))
     echo = {
         "instructions": body.instructions,
         "tools": tools.echoed,
@@ -79,47 +83,86 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
         "metadata": body.metadata or {},
     }
     prompt = "".join(m.content for m in messages)
+    choices = Choices([answer], Cut(max_tokens=body.max_output_tokens), prompt)
     builder = ResponseBuilder(body.model, echo, prompt, custom_tools=tools.custom)
-    try:
-        first = await unless_disconnected(request, anext(events, None))
-    except BaseException:
-        await events.aclose()
-        raise
     if body.stream:
-        return EventStream(_stream(builder, first, events), events)
-    return JSONResponse(await unless_disconnected(request, _collect(builder, first, events)))
+        return await _open_stream(request, builder, choices, request.app.state.stream_timing)
+    return JSONResponse(await unless_disconnected(request, _collect(builder, choices)))
 
 
-async def _collect(
-    builder: ResponseBuilder, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
-) -> dict[str, Any]:
+async def _collect(builder: ResponseBuilder, choices: Choices) -> dict[str, Any]:
+    read = PieceReader(choices)
     try:
-        event = first
-        while event is not None:
-            builder.feed(event)
-            event = await anext(events, None)
+        while isinstance(piece := await choices.next(), Piece):
+            for event in read(piece):
+                builder.feed(event)
     finally:
-        await events.aclose()
-    builder.end()
+        await choices.aclose()
+    builder.end(choices.usage())
     return builder.response()
 
 
+async def _open_stream(
+    request: Request, builder: ResponseBuilder, choices: Choices, timing: StreamTiming
+) -> EventStream:
+    """The event stream, once the first piece came or `timing.headers_after` passed (streaming.open_stream's rule):
+    an error before then keeps its HTTP status."""
+    try:
+        first = await unless_disconnected(request, choices.next(timing.headers_after))
+    except BaseException:
+        await choices.aclose()
+        raise
+    held = [first] if isinstance(first, Piece) else []
+    return EventStream(_stream(builder, choices, held, timing), choices)
+
+
 async def _stream(
-    builder: ResponseBuilder, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
+    builder: ResponseBuilder, choices: Choices, held: list[Piece], timing: StreamTiming
 ) -> AsyncIterator[bytes]:
+    """response.created first; an SSE comment for each `keepalive_every` s of arena silence; an error mid-way
+    is an `error` event and response.failed."""
+    read = PieceReader(choices)
     try:
         for payload in builder.start():
             yield sse_event(payload)
-        event = first
-        while event is not None:
-            for payload in builder.feed(event):
-                yield sse_event(payload)
-            event = await anext(events, None)
-        for payload in builder.end():
+        while True:
+            item = held.pop() if held else await choices.next(timing.keepalive_every)
+            if item == TIMEOUT:
+                yield KEEPALIVE
+                continue
+            if not isinstance(item, Piece):
+                break
+            for event in read(item):
+                for payload in builder.feed(event):
+                    yield sse_event(payload)
+        for payload in builder.end(choices.usage()):
             yield sse_event(payload)
     except BridgeError as exc:
         log.warning("response %s failed: %s", builder.id, exc.message)
         for payload in builder.fail(exc):
             yield sse_event(payload)
     finally:
-        await events.aclose()
+        await choices.aclose()
+
+
+class PieceReader:
+    """A choice's pieces (choices.py) back into the events ResponseBuilder reads; tool calls come from the
+    choice's tally, as the piece carries them in chat completions' shape."""
+
+    def __init__(self, choices: Choices) -> None:
+        self.choices = choices
+        self.seen = 0
+
+    def __call__(self, piece: Piece) -> list[ToolEvent]:
+        if piece.finish is not None:
+            return [Finish(piece.finish)]
+        delta = piece.delta or {}
+        if "content" in delta:
+            return [TextDelta(delta["content"])]
+        if "reasoning_content" in delta:
+            return [ReasoningDelta(delta["reasoning_content"])]
+        if "tool_calls" in delta:
+            calls = self.choices.calls(piece.index)[self.seen :]
+            self.seen += len(calls)
+            return [ToolCalls(tuple(calls))]
+        return []

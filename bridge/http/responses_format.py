@@ -32,7 +32,7 @@ from browser.stream import Finish, ImageResult, ReasoningDelta, TextDelta
 from ..errors import BridgeError, InvalidRequest, RateLimited
 from ..tool_use import ToolCalls, ToolEvent
 from ..tools import ToolCall
-from .openai_format import CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown
+from .openai_format import estimate_tokens, image_markdown
 
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
@@ -64,6 +64,7 @@ class ResponseBuilder:
         self.output: list[dict[str, Any]] = []
         self.status = "in_progress"
         self.finish: Finish | None = None
+        self.counts: dict[str, int] | None = None
         self.error: dict[str, Any] | None = None
         self._open: dict[str, Any] | None = None  # the message or reasoning item text is going into
         self._sequence = 0
@@ -98,7 +99,7 @@ class ResponseBuilder:
         return {"reason": INCOMPLETE_REASONS.get(self.finish.reason, "max_output_tokens")}
 
     def _usage(self) -> dict[str, Any]:
-        reported = self.finish.usage if self.finish else None
+        reported = self.counts or (self.finish.usage if self.finish else None)
         if reported and (reported["prompt_tokens"] or reported["completion_tokens"]):
             prompt, completion = reported["prompt_tokens"], reported["completion_tokens"]
         else:
@@ -145,12 +146,13 @@ class ResponseBuilder:
             self.finish = event
         return []
 
-    def end(self) -> list[dict[str, Any]]:
-        """Close what is open; response.completed, or response.incomplete when the arena cut the answer."""
-        events = []
-        if self.finish is not None and self.finish.reason == "content_filter":
-            events += self._text("message", CONTENT_FILTER_NOTICE)
-        events += self._close()
+    def end(self, counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        """Close what is open; response.completed, or response.incomplete when the arena cut the answer.
+
+        `counts`: the chat usage (`prompt_tokens`, `completion_tokens`) to report; estimated when None.
+        """
+        self.counts = counts
+        events = self._close()
         incomplete = self.finish is not None and self.finish.reason in INCOMPLETE_REASONS
         self.status = "incomplete" if incomplete else "completed"
         kind = "response.incomplete" if incomplete else "response.completed"
