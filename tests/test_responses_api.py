@@ -382,3 +382,20 @@ async def test_a_slow_answer_streams_created_and_keep_alive_comments_first(tmp_p
     assert lines[0] == "event: response.created"
     assert ": keep-alive" in lines
     assert lines[-2] == "event: response.completed"
+
+
+@pytest.mark.anyio
+async def test_a_json_schema_text_format_becomes_an_instruction(client, page):
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    response = await client.responses.create(
+        model="gpt-4o", input="hi", text={"format": {"type": "json_schema", "name": "place", "schema": schema}}
+    )
+    assert json.dumps(schema) in sent_text(page)
+    assert response.text.format.type == "json_schema"
+
+
+@pytest.mark.anyio
+async def test_a_malformed_text_format_is_400_naming_it(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(model="gpt-4o", input="hi", text={"format": {"type": "yaml"}})
+    assert caught.value.body["param"] == "text.format"

@@ -5,7 +5,8 @@ Request (https://platform.openai.com/docs/api-reference/responses/create): `mode
 `input` (a string or items), `instructions`, `tools` (function tools in Responses'
 flat shape `{type: "function", name, description, parameters}`, and custom tools),
 `tool_choice` (`none` | `auto` | `required` | `{type: "function", name}`),
-`parallel_tool_calls`, `stream`; responses_input.py converts input and tools. The
+`parallel_tool_calls`, `stream`, `max_output_tokens` (choices.Cut, as chat's `max_tokens`),
+`text.format` (approximated as chat's `response_format`); responses_input.py converts input and tools. The
 input goes the chat completions way (http/messages.py to_arena, tool history as
 text, tool calls emulated by bridge.tool_use).
 
@@ -33,9 +34,9 @@ from ..errors import BridgeError, InvalidRequest
 from ..tool_use import ToolCalls, ToolEvent
 from .choices import TIMEOUT, Choices, Cut, Piece
 from .disconnect import EventStream, unless_disconnected
-from .messages import to_arena
+from .messages import format_instruction, to_arena
 from .responses_format import ResponseBuilder, sse_event
-from .responses_input import NOT_STORED, echo_choice, input_messages, responses_tools
+from .responses_input import NOT_STORED, echo_choice, input_messages, responses_tools, text_format
 from .streaming import KEEPALIVE, StreamTiming
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class ResponsesRequest(BaseModel):
     top_p: float | None = None
     max_output_tokens: int | None = None
     metadata: dict[str, str] | None = None
+    text: dict[str, Any] | None = None
 
 
 @router.post("/v1/responses", response_model=None)
@@ -70,7 +72,10 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
     settings = request.app.state.config.current()
     tools = responses_tools(body.tools, body.tool_choice, body.parallel_tool_calls)
     conversation = input_messages(body.instructions, body.input)
-    messages = tools.setup.instruct(to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes))
+    messages = to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes)
+    if (instruction := format_instruction(text_format(body.text))) is not None:
+        messages.insert(0, instruction)
+    messages = tools.setup.instruct(messages)
     answer = tools.setup.with_tool_calls(chat.events(ChatRequest(body.model, messages), settings))
     echo = {
         "instructions": body.instructions,
@@ -81,6 +86,7 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
         "top_p": body.top_p,
         "max_output_tokens": body.max_output_tokens,
         "metadata": body.metadata or {},
+        "text": body.text if isinstance(body.text, dict) and body.text.get("format") else {"format": {"type": "text"}},
     }
     prompt = "".join(m.content for m in messages)
     choices = Choices([answer], Cut(max_tokens=body.max_output_tokens), prompt)

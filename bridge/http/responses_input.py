@@ -126,6 +126,23 @@ def echo_choice(value: Any) -> str | dict[str, Any]:
     return value or "auto"
 
 
+def text_format(text: Any) -> dict[str, Any] | None:
+    """`text.format` (Responses' structured output) as chat completions' `response_format`, which
+    messages.format_instruction approximates; InvalidRequest naming `text.format` when it is malformed."""
+    fmt = text.get("format") if isinstance(text, Mapping) else None
+    if fmt is None:
+        return None
+    kind = fmt.get("type") if isinstance(fmt, Mapping) else None
+    if kind in ("text", "json_object"):
+        return {"type": kind}
+    if kind == "json_schema" and isinstance(fmt.get("schema"), dict):
+        return {"type": "json_schema", "json_schema": {"name": fmt.get("name"), "schema": fmt["schema"]}}
+    raise InvalidRequest(
+        "text.format must be {type: 'text'}, {type: 'json_object'} or {type: 'json_schema', name, schema}",
+        param="text.format",
+    )
+
+
 def input_messages(instructions: str | None, items: str | list[dict[str, Any]]) -> list[ChatMessage]:
     """`instructions` and `input` as chat completion messages (a system message, then the items in order)."""
     messages: list[ChatMessage] = []
