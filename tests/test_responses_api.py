@@ -399,3 +399,15 @@ async def test_a_malformed_text_format_is_400_naming_it(client):
     with pytest.raises(openai.BadRequestError) as caught:
         await client.responses.create(model="gpt-4o", input="hi", text={"format": {"type": "yaml"}})
     assert caught.value.body["param"] == "text.format"
+
+
+@pytest.mark.anyio
+async def test_items_of_hosted_tools_are_left_out_of_the_conversation(client, page):
+    await client.responses.create(
+        model="gpt-4o",
+        input=[
+            {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search"}},
+            {"role": "user", "content": "and now?"},
+        ],
+    )
+    assert "web_search_call" not in sent_text(page) and "and now?" in sent_text(page)

@@ -4,8 +4,9 @@ Input items (https://platform.openai.com/docs/api-reference/responses/create#res
 messages (`role` user/assistant/system/developer; content a string or `input_text`,
 `input_image`, `input_file`, `output_text`, `refusal` parts), `function_call` and
 `custom_tool_call` (an assistant's call), `function_call_output` and
-`custom_tool_call_output` (a result); `reasoning` items are skipped; `item_reference`
-is 400 (nothing is stored). They become chat completions messages, so http/messages.py
+`custom_tool_call_output` (a result); `item_reference` is 400 (nothing is stored);
+`reasoning` items and the items of OpenAI's hosted tools (`web_search_call`,
+`local_shell_call`, ...) are left out. They become chat completions messages, so http/messages.py
 to_arena renders them (attachments, `<tool_call>`/`<tool_result>` text).
 
 Tools: `function` tools as they are; `custom` tools (free-text input, such as Codex
@@ -170,7 +171,7 @@ def _add_item(messages: list[ChatMessage], item: dict[str, Any], where: str) -> 
     elif kind == "item_reference":
         raise InvalidRequest(NOT_STORED.format("`item_reference`"), code="unsupported_parameter", param=where)
     elif kind != "reasoning":
-        raise InvalidRequest(f"{where}: items of type {kind!r} are not supported", param=where)
+        log.warning("%s: an item of type %r has no meaning through the arena; left out", where, kind)
 
 
 def _add_call(messages: list[ChatMessage], item: dict[str, Any], where: str, *, custom: bool) -> None:
