@@ -82,6 +82,7 @@ class Settings(BaseModel):
     max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_attachment_bytes: int = Field(5 * 1024 * 1024, ge=0)
     cors_allow_origins: list[str] = Field(default_factory=list)
+    console_log_content: bool = False
 
     config_path: Path = Field(default=Path(DEFAULT_CONFIG_NAME), exclude=True)
 

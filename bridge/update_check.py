@@ -65,7 +65,10 @@ async def newer_release(url: str, current: str = __version__, timeout: float = T
     return latest if theirs > mine else None
 
 
-async def announce_newer_release(url: str, current: str = __version__, timeout: float = TIMEOUT_SECONDS) -> None:
+async def announce_newer_release(
+    url: str, current: str = __version__, timeout: float = TIMEOUT_SECONDS
+) -> str | None:
+    """Log the notice when a newer release exists; that release (the console shows it too), or None."""
     latest = await newer_release(url, current, timeout)
     if latest is not None:
         log.info(
@@ -74,9 +77,10 @@ async def announce_newer_release(url: str, current: str = __version__, timeout: 
             latest,
             current,
         )
+    return latest
 
 
-def start_update_check(settings: Settings) -> asyncio.Task[None] | None:
+def start_update_check(settings: Settings) -> asyncio.Task[str | None] | None:
     """With `enable_auto_update`, look for a newer release in the background; the caller cancels it."""
     if not settings.enable_auto_update or not settings.update_check_url:
         return None

@@ -152,6 +152,12 @@ class ArenaPage:
             await self._playwright.stop()
         self._context = self._page = self._playwright = None
 
+    def live_target(self) -> tuple[BrowserContext, Page] | None:
+        """The context and page a person watches and drives (the console's live view); None while down."""
+        if self._context is None or self._page is None or self._page.is_closed():
+            return None
+        return self._context, self._page
+
     # -- health -------------------------------------------------------------
 
     def _set_state(self, state: str, detail: str) -> None:

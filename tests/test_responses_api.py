@@ -411,3 +411,14 @@ async def test_items_of_hosted_tools_are_left_out_of_the_conversation(client, pa
         ],
     )
     assert "web_search_call" not in sent_text(page) and "and now?" in sent_text(page)
+
+
+@pytest.mark.anyio
+async def test_a_response_is_in_the_consoles_recent_requests(tmp_path, page):
+    app = in_process_app(tmp_path, page, MODELS, protocol="create")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        await http.post("/v1/responses", json={"model": "gpt-4o", "input": "hi"})
+        await http.post("/v1/responses", json={"model": "gpt-4o", "input": []})
+    bad, good = app.state.request_log.recent()
+    assert (good["surface"], good["model"], good["status"]) == ("responses", "gpt-4o", 200)
+    assert bad["status"] == 400

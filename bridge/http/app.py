@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from browser import ArenaPage
 
+from ..activity import LogBuffer, RequestLog
 from ..chat import ChatService
 from ..config import ConfigStore, launch_options
 from ..errors import BridgeError, HttpError, InvalidRequest
@@ -23,10 +24,16 @@ from ..model_list import ModelUpdater
 from ..models import ModelRegistry
 from ..routing import ProtocolRouter, describe_protocol
 from ..update_check import start_update_check
+from .anthropic import anthropic
+from .anthropic_format import error_body, is_anthropic_path
+from .console import console, with_console_hint
+from .console import pages as console_pages
+from .console_auth import ConsoleSessions
 from .cors import Cors
 from .guards import ApiKeyGuard, BodySizeLimit
 from .images import router as images_router
 from .internal import internal
+from .live import live
 from .paths import V1Alias, not_found_message
 from .responses_api import router as responses_router
 from .streaming import StreamTiming
@@ -50,13 +57,17 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         starting = asyncio.create_task(page.start_until_up(), name="browser-start")
         log.info("arena protocol: %s", describe_protocol(settings.protocol))
-        update_check = start_update_check(settings)
+        update_check = app.state.update_check = start_update_check(settings)
         app.state.model_updater.start(settings)
+        logging.getLogger().addHandler(app.state.log_buffer)
         try:
             yield
         finally:
+            logging.getLogger().removeHandler(app.state.log_buffer)
             starting.cancel()
             await asyncio.wait({starting})
+            for hub in app.state.live_hubs.values():
+                await hub.close()
             app.state.model_updater.stop()
             if update_check is not None:
                 update_check.cancel()
@@ -72,11 +83,22 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     app.state.images = ImageService(app.state.chat, page, app.state.models)
     app.state.model_updater = ModelUpdater(page)
     app.state.stream_timing = StreamTiming()
+    app.state.update_check = None
+    app.state.request_log = RequestLog()
+    app.state.log_buffer = LogBuffer(
+        lambda: {app.state.config.current().api_key: "[api_key]", str(settings.profile_path): "<profile>"}
+    )
+    app.state.console_sessions = ConsoleSessions()
+    app.state.live_hubs = {}
     app.include_router(v1)
+    app.include_router(anthropic)
     app.include_router(images_router)
     app.include_router(responses_router)
     app.include_router(public)
     app.include_router(internal)
+    app.include_router(console_pages)
+    app.include_router(console)
+    app.include_router(live)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=lambda: app.state.config.current().max_request_bytes)
     app.add_middleware(
@@ -93,30 +115,34 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     return app
 
 
-def _render(error: BridgeError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
+def _render(request: Request, error: BridgeError) -> JSONResponse:
+    """The error in the client's API shape, its message pointing at the console when a person must act."""
+    body = with_console_hint(error, request)
+    if is_anthropic_path(request.url.path):
+        body = error_body(error, message=body["error"]["message"])
+    return JSONResponse(body, status_code=error.status, headers=error.headers())
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BridgeError)
-    async def bridge_error(_: Request, exc: BridgeError) -> JSONResponse:
-        return _render(exc)
+    async def bridge_error(request: Request, exc: BridgeError) -> JSONResponse:
+        return _render(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _render(_from_validation(exc))
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _render(request, _from_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404 and exc.detail == "Not Found":
             message = not_found_message(app.router.routes, request.scope, str(request.base_url))
-            return _render(HttpError(404, message))
-        return _render(HttpError(exc.status_code, str(exc.detail)))
+            return _render(request, HttpError(404, message))
+        return _render(request, HttpError(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return _render(BridgeError(f"internal error ({type(exc).__name__}); see the server log"))
+        return _render(request, BridgeError(f"internal error ({type(exc).__name__}); see the server log"))
 
 
 def _from_validation(exc: RequestValidationError) -> InvalidRequest:

@@ -1,10 +1,11 @@
 """Pure ASGI guards that answer before any route work: who may call, then the body size.
 
 They run before the body is parsed, so a refused or oversized request never costs a
-JSON parse, and the answer is OpenAI's error envelope. Besides the API key, a bridge on
-a loopback address only answers requests addressed to a loopback name (a web page that
-rebinds its own domain to 127.0.0.1 cannot drive it), and /internal/* never answers a
-request a browser page sent (one with an Origin header).
+JSON parse, and the answer is the error envelope of the API called (Anthropic's on
+/v1/messages*, OpenAI's elsewhere). Besides the API key, a bridge on a loopback
+address only answers requests addressed to a loopback name (a web page that rebinds its
+own domain to 127.0.0.1 cannot drive it), and /internal/* never answers a request a
+browser page sent (one with an Origin header).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import AuthenticationFailed, BridgeError, NotLoopback, RequestTooLarge
+from .anthropic_format import error_body, is_anthropic_path
 
 PROTECTED_PREFIXES = ("/v1/", "/internal/")
 
@@ -41,8 +43,10 @@ def _hostname(host: str) -> str:
     return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
-async def send_error(send: Any, error: BridgeError) -> None:
-    payload = json.dumps(error.body()).encode()
+async def send_error(send: Any, error: BridgeError, scope: dict[str, Any] | None = None) -> None:
+    """The error as JSON: Anthropic's shape on the Messages API paths, OpenAI's elsewhere."""
+    anthropic = scope is not None and is_anthropic_path(scope["path"])
+    payload = json.dumps(error_body(error) if anthropic else error.body()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers().items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
@@ -57,6 +61,13 @@ def _bearer(scope: dict[str, Any]) -> bytes:
     return b""
 
 
+def _keys(scope: dict[str, Any]) -> list[bytes]:
+    """The keys a request presents: `Authorization: Bearer` (OpenAI's) and `x-api-key` (Anthropic's)."""
+    keys = [_bearer(scope)]
+    keys += [value.strip() for name, value in scope["headers"] if name == b"x-api-key"]
+    return keys
+
+
 def _preflight(scope: dict[str, Any]) -> bool:
     """A CORS preflight (browsers send it without credentials); /internal/* gets none."""
     return (
@@ -67,7 +78,7 @@ def _preflight(scope: dict[str, Any]) -> bool:
 
 
 class ApiKeyGuard:
-    """When `api_key` is set, /v1/* and /internal/* need `Authorization: Bearer <api_key>`;
+    """When `api_key` is set, /v1/* and /internal/* need `Authorization: Bearer <api_key>` (or `x-api-key`);
     without one, a loopback-bound bridge needs a loopback Host."""
 
     def __init__(self, app: Any, api_key: Callable[[], str], bound_to: Callable[[], str]) -> None:
@@ -79,16 +90,17 @@ class ApiKeyGuard:
         if scope["type"] == "http" and scope["path"].startswith(PROTECTED_PREFIXES) and not _preflight(scope):
             refusal = self._refusal(scope)
             if refusal is not None:
-                await send_error(send, refusal)
+                await send_error(send, refusal, scope)
                 return
             expected = self.api_key()
-            if expected and not hmac.compare_digest(_bearer(scope), expected.encode()):
+            if expected and not any(hmac.compare_digest(key, expected.encode()) for key in _keys(scope)):
                 await send_error(
                     send,
                     AuthenticationFailed(
-                        "missing or wrong API key: send `Authorization: Bearer <api_key>` with the key set in "
-                        "config.jsonc (or the API_KEY environment variable)"
+                        "missing or wrong API key: send `Authorization: Bearer <api_key>` (or `x-api-key: <api_key>`) "
+                        "with the key set in config.jsonc (or the API_KEY environment variable)"
                     ),
+                    scope,
                 )
                 return
         await self.app(scope, receive, send)
@@ -126,7 +138,9 @@ class BodySizeLimit:
             size += len(chunk)
             if size > limit:
                 await send_error(
-                    send, RequestTooLarge(f"the request body is over {limit} bytes (max_request_bytes); send less")
+                    send,
+                    RequestTooLarge(f"the request body is over {limit} bytes (max_request_bytes); send less"),
+                    scope,
                 )
                 return
             body.append(chunk)

@@ -29,15 +29,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from browser.stream import Finish, ReasoningDelta, TextDelta
 
+from ..activity import CONTENT_LIMIT, RequestLog
 from ..chat import ChatRequest, ChatService
 from ..errors import BridgeError, InvalidRequest
 from ..tool_use import ToolCalls, ToolEvent
 from .choices import TIMEOUT, Choices, Cut, Piece
+from .console_accounts import serving_account
 from .disconnect import EventStream, unless_disconnected
 from .messages import format_instruction, to_arena
 from .responses_format import ResponseBuilder, sse_event
 from .responses_input import NOT_STORED, echo_choice, input_messages, responses_tools, text_format
 from .streaming import KEEPALIVE, StreamTiming
+from .v1 import last_user_text
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +73,23 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
             raise InvalidRequest(NOT_STORED.format(f"`{field}`"), code="unsupported_parameter", param=field)
     chat: ChatService = request.app.state.chat
     settings = request.app.state.config.current()
-    tools = responses_tools(body.tools, body.tool_choice, body.parallel_tool_calls)
-    conversation = input_messages(body.instructions, body.input)
-    messages = to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes)
-    if (instruction := format_instruction(text_format(body.text))) is not None:
+    requests: RequestLog = request.app.state.request_log
+    record = requests.start("responses", body.model, account=serving_account(request.app), stream=body.stream)
+    try:
+        tools = responses_tools(body.tools, body.tool_choice, body.parallel_tool_calls)
+        conversation = input_messages(body.instructions, body.input)
+        messages = to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes)
+        instruction = format_instruction(text_format(body.text))
+    except BridgeError as exc:
+        requests.finish(record, exc.status, exc.code)
+        raise
+    if settings.console_log_content:
+        record.prompt = last_user_text(conversation)[:CONTENT_LIMIT]
+    if instruction is not None:
         messages.insert(0, instruction)
     messages = tools.setup.instruct(messages)
-    answer = tools.setup.with_tool_calls(chat.events(ChatRequest(body.model, messages), settings))
+    arena = requests.track(chat.events(ChatRequest(body.model, messages), settings), record)
+    answer = tools.setup.with_tool_calls(arena)
     echo = {
         "instructions": body.instructions,
         "tools": tools.echoed,

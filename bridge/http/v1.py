@@ -9,17 +9,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from browser.driver import READY
-
+from ..activity import RequestLog
 from ..chat import ChatRequest, ChatService
-from ..errors import InvalidRequest, ModelNotFound
+from ..errors import BridgeError, InvalidRequest, ModelNotFound
 from ..models import Model
 from ..tool_use import ToolEvent
 from .choices import Choices, Cut
+from .console import NEEDS_A_PERSON, console_url
+from .console_accounts import serving_account
 from .disconnect import unless_disconnected
+from .health import health_report
 from .messages import format_instruction, to_arena
 from .openai_format import Completion
-from .schemas import ChatCompletionRequest
+from .schemas import ChatCompletionRequest, ChatMessage
 from .streaming import collect, open_stream
 from .tool_calls import chat_tool_setup
 
@@ -56,9 +58,18 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     """One arena request per choice (`n`); stream or one object. Errors before the stream starts keep their status."""
     chat: ChatService = request.app.state.chat
     settings = request.app.state.config.current()
-    count = choice_count(body.n)
-    tools = chat_tool_setup(body.model_extra or {})
-    messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
+    requests: RequestLog = request.app.state.request_log
+    logged_prompt = last_user_text(body.messages) if settings.console_log_content else None
+    record = requests.start(
+        "chat.completions", body.model, account=serving_account(request.app), stream=body.stream, prompt=logged_prompt
+    )
+    try:
+        count = choice_count(body.n)
+        tools = chat_tool_setup(body.model_extra or {})
+        messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
+    except BridgeError as exc:
+        requests.finish(record, exc.status, exc.code)
+        raise
     if (instruction := format_instruction(body.response_format)) is not None:
         messages.insert(0, instruction)
     if tools is not None:
@@ -66,6 +77,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     prompt = "".join(m.content if isinstance(m.content, str) else "" for m in body.messages)
     cut = Cut(body.stop_strings(), body.token_limit())
     answers = [chat.events(ChatRequest(body.model, messages), settings) for _ in range(count)]
+    answers[0] = requests.track(answers[0], record)  # one record per request: its first choice
     sources: list[AsyncGenerator[ToolEvent, None]] = (
         [tools.with_tool_calls(answer) for answer in answers] if tools is not None else list(answers)
     )
@@ -89,20 +101,21 @@ def choice_count(n: int | None) -> int:
     return count
 
 
+def last_user_text(messages: list[ChatMessage]) -> str:
+    """The text of the last user message (for the console, when console_log_content is on)."""
+    for message in reversed(messages):
+        if message.role == "user":
+            if isinstance(message.content, str):
+                return message.content
+            parts = message.content or []
+            return " ".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+    return ""
+
+
 @public.api_route("/health", methods=["GET", "HEAD"], response_model=None)
 async def health(request: Request) -> JSONResponse:
-    page = request.app.state.page
-    limiter = request.app.state.chat.limiter
-    state = page.state
-    if state == READY:
-        state = await page.assess()
-    body = {
-        "status": "ok" if state == READY else state,
-        "reason": None if state == READY else state,
-        "detail": page.detail,
-        "arena_url": page.url,
-        "models": len(request.app.state.models.all()),
-        "protocol": request.app.state.config.current().protocol,
-        "requests": {"active": limiter.active, "waiting": limiter.waiting},
-    }
-    return JSONResponse(body, status_code=200 if state == READY else 503)
+    status, body = await health_report(request.app)
+    body["console"] = console_url(request)
+    if body["reason"] in NEEDS_A_PERSON:
+        body["action"] = f"open {body['console']} and log in or pass the check in the live view"
+    return JSONResponse(body, status_code=status)

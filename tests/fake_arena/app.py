@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import urllib.parse
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .create import answer_create, is_create_path, recaptcha_response, with_recaptcha
 from .models import is_image_model, page_html, png_bytes
-from .pages import LOGIN_PATH
+from .pages import LOGIN_PATH, VERIFY_PATH
 from .replies import Reply
 from .validation import RecordedRequest, check_body, check_content_type
 
@@ -88,7 +89,9 @@ class ArenaApp:
         elif path == "/favicon.ico":
             await _respond(send, 404, [("content-type", "text/plain")], b"Not found")
         elif path == LOGIN_PATH and method == "POST":
-            await self._login(send)
+            await self._login(receive, send)
+        elif path == VERIFY_PATH and method == "POST":
+            await self._verify(send)
         elif method in ("GET", "HEAD"):
             await self._page(send, cookies)
         else:
@@ -123,10 +126,31 @@ class ArenaApp:
         await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _login(self, send: Callable) -> None:
-        """The login form's POST: the auth cookie (kept a year, like the real one) and back to the page."""
-        cookie = _set_cookie(AUTH_COOKIE, self.arena.auth_cookie_value, "; Max-Age=31536000")
-        headers = [(b"location", b"/"), (b"content-length", b"0"), cookie]
+    async def _login(self, receive: Callable, send: Callable) -> None:
+        """The login form's POST: with an email and a password, the auth cookie (kept a year, like
+        the real one) and back to the page; an incomplete form goes back to the page logged out."""
+        raw = bytearray()
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        form = urllib.parse.parse_qs(raw.decode("utf-8", errors="replace"))
+        email, password = form.get("email", [""])[0], form.get("password", [""])[0]
+        headers = [(b"location", b"/"), (b"content-length", b"0")]
+        if email and password:
+            self.arena.logins.append(email)
+            headers.append(_set_cookie(AUTH_COOKIE, self.arena.auth_cookie_value, "; Max-Age=31536000"))
+        await send({"type": "http.response.start", "status": 303, "headers": headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _verify(self, send: Callable) -> None:
+        """The challenge's box was ticked: the challenge ends, with a clearance cookie, and back to the page."""
+        headers = [(b"location", b"/"), (b"content-length", b"0")]
+        if self.arena.challenge:
+            self.arena.challenge = False
+            self.arena.challenges_passed += 1
+            headers.append(_set_cookie("cf_clearance", "fakeclearance." + self.arena._token, "; HttpOnly"))
         await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 

@@ -139,6 +139,10 @@ CHALLENGE_HTML = (
     "This may take a few seconds.</h2>"
     '<noscript><div class="h2">Enable JavaScript and cookies to continue</div></noscript>'
     '<div id="challenge-body-text">Enable JavaScript and cookies to continue</div>'
+    # Interactive, like Turnstile's managed check: a person ticks the box and the site lets them in.
+    '<form method="post" action="/fake/verify"><label style="font-size:24px">'
+    '<input type="checkbox" name="human" value="yes" style="width:28px;height:28px" '
+    'onchange="this.form.submit()"> Verify you are human</label></form>'
     "</div></div>"
     "<script>window._cf_chl_opt={cvId:'3',cType:'managed',cRay:'8f00fake'};</script>"
     "</body></html>"

@@ -94,6 +94,10 @@ class FakeArena:
         self.recaptcha = RecaptchaStandIn()
         self.auth_cookie_value = _make_auth_value()
         self.page_loads = 0
+        #: the email of each accepted login form, in order
+        self.logins: list[str] = []
+        #: how many challenges a person passed by ticking the box
+        self.challenges_passed = 0
         self.disconnects = 0
         self.ca_cert_path: str | None = None
         self.url = ""
@@ -240,6 +244,8 @@ class FakeArena:
             self.challenge = False
             self.page_loads = 0
             self.disconnects = 0
+            self.logins.clear()
+            self.challenges_passed = 0
             self.models = copy.deepcopy(self._initial_models)
             self._disconnected.clear()
         self.recaptcha.reset()
