@@ -38,7 +38,14 @@ from .console_accounts import serving_account
 from .disconnect import EventStream, unless_disconnected
 from .messages import format_instruction, to_arena
 from .responses_format import ResponseBuilder, sse_event
-from .responses_input import NOT_STORED, echo_choice, input_messages, responses_tools, text_format
+from .responses_input import (
+    NOT_STORED,
+    ResponsesTools,
+    echo_choice,
+    input_messages,
+    responses_tools,
+    text_format,
+)
 from .streaming import KEEPALIVE, StreamTiming
 from .v1 import last_user_text
 
@@ -90,7 +97,18 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
     messages = tools.setup.instruct(messages)
     arena = requests.track(chat.events(ChatRequest(body.model, messages), settings), record)
     answer = tools.setup.with_tool_calls(arena)
-    echo = {
+    prompt = "".join(m.content for m in messages)
+    choices = Choices([answer], Cut(max_tokens=body.max_output_tokens), prompt)
+    builder = ResponseBuilder(body.model, _echo(body, tools), prompt, custom_tools=tools.custom)
+    if body.stream:
+        return await _open_stream(request, builder, choices, request.app.state.stream_timing)
+    return JSONResponse(await unless_disconnected(request, _collect(builder, choices)))
+
+
+def _echo(body: ResponsesRequest, tools: ResponsesTools) -> dict[str, Any]:
+    """The request fields a response object repeats."""
+    text = body.text if isinstance(body.text, dict) and body.text.get("format") else {"format": {"type": "text"}}
+    return {
         "instructions": body.instructions,
         "tools": tools.echoed,
         "tool_choice": echo_choice(body.tool_choice),
@@ -99,14 +117,8 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
         "top_p": body.top_p,
         "max_output_tokens": body.max_output_tokens,
         "metadata": body.metadata or {},
-        "text": body.text if isinstance(body.text, dict) and body.text.get("format") else {"format": {"type": "text"}},
+        "text": text,
     }
-    prompt = "".join(m.content for m in messages)
-    choices = Choices([answer], Cut(max_tokens=body.max_output_tokens), prompt)
-    builder = ResponseBuilder(body.model, echo, prompt, custom_tools=tools.custom)
-    if body.stream:
-        return await _open_stream(request, builder, choices, request.app.state.stream_timing)
-    return JSONResponse(await unless_disconnected(request, _collect(builder, choices)))
 
 
 async def _collect(builder: ResponseBuilder, choices: Choices) -> dict[str, Any]:
