@@ -303,7 +303,7 @@ def _mistral(text: str) -> tuple[int, list[Any]] | None:
         return None
     rest = text[start + len(MISTRAL_MARKER) :].strip()
     try:
-        value, _ = json.JSONDecoder().raw_decode(rest)
+        value, _ = json.JSONDecoder(strict=False).raw_decode(rest)
     except ValueError:
         return start, [_INVALID]
     return start, _flatten(value)
@@ -337,7 +337,7 @@ _INVALID = object()
 def _json(text: str) -> Any:
     """JSON, or failing that JSON5 (single quotes, trailing commas: what models write by hand); else _INVALID."""
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)  # raw newlines inside strings, as models write patches
     except ValueError:
         pass
     stripped = text.strip()

@@ -283,3 +283,12 @@ def test_any_streamed_prefix_is_a_prefix_of_what_the_whole_answer_becomes(pieces
     final = content if calls else text
     for end in range(len(text) + 1):
         assert final.startswith(text[: streamable_prefix(text[:end])])
+
+
+def test_raw_newlines_inside_a_json_string_are_accepted():
+    patch = Tool("apply_patch", "", {"type": "object", "properties": {"input": {"type": "string"}}})
+    text = (
+        '<tool_call>{"name": "apply_patch", "arguments": {"input": "*** Begin Patch\n+hi\n*** End Patch"}}</tool_call>'
+    )
+    _, calls = parse_tool_calls(text, [patch])
+    assert calls[0].arguments == {"input": "*** Begin Patch\n+hi\n*** End Patch"}
