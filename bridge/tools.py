@@ -58,6 +58,8 @@ LLAMA_RE = re.compile(r"<function=([^>\s]+)>(.*?)(?:</function>|$)", re.DOTALL)
 MISTRAL_MARKER = "[TOOL_CALLS]"
 OPEN_FENCE_END_RE = re.compile(r"```[\w-]*\s*$")  # a fence the call opened inside of, left dangling
 STREAM_MARKERS = ("<tool_call", "```", "<function=", MISTRAL_MARKER.lower())
+MARKER_REACH = max(map(len, STREAM_MARKERS))  # how far back a marker ending after a point may begin
+JSON_START_RE = re.compile(r"\s*(?:[{\[]|$)")  # nothing yet but whitespace, or an answer opening with JSON
 INNER_FENCE_RE = re.compile(r"^\s*```[\w-]*[ \t]*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
@@ -202,32 +204,36 @@ def render_tool_result(call_id: str, content: str, *, name: str | None = None, i
     return f"<tool_result{attributes}>\n{content}\n</tool_result>"
 
 
-def streamable_prefix(text: str) -> int:
+def streamable_prefix(text: str, start: int = 0) -> int:
     """How many leading characters of a partial answer are surely content, whatever follows.
 
     For streaming while a call may still come: everything before the first place a
-    call could start (`<tool_call`, a ``` fence, or the answer opening with JSON),
-    without trailing whitespace (which parse_tool_calls strips before a call), and
-    without a partial marker at the end. What is streamed is always a prefix of the
-    content parse_tool_calls finally returns for the whole answer.
+    call could start (`<tool_call`, a ``` fence, `<function=`, `[TOOL_CALLS]`, or the
+    answer opening with JSON), without trailing whitespace (which parse_tool_calls
+    strips before a call), and without a partial marker at the end. What is streamed
+    is always a prefix of the content parse_tool_calls finally returns for the whole
+    answer. `start`: a value this returned for an earlier prefix of `text`; the scan
+    begins there (the result is the same, found in time linear in the new text).
     """
-    stripped = text.lstrip()
-    if not stripped or stripped[0] in "{[":
+    if JSON_START_RE.match(text):
         return 0
-    end = min(_marker_start(text, marker) for marker in STREAM_MARKERS)
-    return len(text[:end].rstrip())
+    scan_from = max(0, start - MARKER_REACH)
+    window = text[scan_from:].lower()
+    end = scan_from + min(_marker_start(window, marker) for marker in STREAM_MARKERS)
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
-def _marker_start(text: str, marker: str) -> int:
-    """Where `marker` (or, at the very end, a beginning of it) first starts; len(text) when nowhere."""
-    lowered = text.lower()
+def _marker_start(lowered: str, marker: str) -> int:
+    """Where `marker` (or, at the very end, a beginning of it) first starts; len(lowered) when nowhere."""
     found = lowered.find(marker)
     if found >= 0:
         return found
     for size in range(len(marker) - 1, 0, -1):
         if lowered.endswith(marker[:size]):
-            return len(text) - size
-    return len(text)
+            return len(lowered) - size
+    return len(lowered)
 
 
 def allowed_tools(tools: Sequence[Tool], choice: ToolChoice) -> list[Tool]:

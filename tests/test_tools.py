@@ -281,8 +281,12 @@ def test_any_streamed_prefix_is_a_prefix_of_what_the_whole_answer_becomes(pieces
     text = "".join(pieces)
     content, calls = parse_tool_calls(text, TOOLS)
     final = content if calls else text
+    sent = 0
     for end in range(len(text) + 1):
-        assert final.startswith(text[: streamable_prefix(text[:end])])
+        safe = streamable_prefix(text[:end])
+        assert final.startswith(text[:safe])
+        assert streamable_prefix(text[:end], start=sent) == safe  # the hint changes nothing
+        sent = max(sent, safe)
 
 
 def test_raw_newlines_inside_a_json_string_are_accepted():
