@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from bridge.http.messages import to_arena
 from bridge.http.schemas import ChatMessage
@@ -264,3 +265,29 @@ async def test_a_streamed_call_with_include_usage_ends_with_the_usage_chunk(clie
     chunks = [chunk async for chunk in stream]
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
     assert chunks[-2].choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.anyio
+async def test_every_raw_chunk_of_a_tool_call_stream_validates_against_the_sdk_types(tmp_path, page):
+    page.answer = says("Checking.\n", CALL)
+    app = in_process_app(tmp_path, page, MODELS, protocol="create")
+    body = {"model": "gpt-4o", "messages": ASK, "tools": [WEATHER], "stream": True}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        async with http.stream("POST", "/v1/chat/completions", json=body) as response:
+            data = [line[6:] async for line in response.aiter_lines() if line.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    chunks = [ChatCompletionChunk.model_validate(json.loads(d)) for d in data[:-1]]
+    (delta,) = [d for c in chunks for d in c.choices[0].delta.tool_calls or []]
+    assert (delta.index, delta.type, delta.function.name) == (0, "function", "get_weather")
+
+
+@pytest.mark.anyio
+async def test_a_raw_tool_call_completion_validates_against_the_sdk_type(tmp_path, page):
+    page.answer = says(CALL)
+    app = in_process_app(tmp_path, page, MODELS, protocol="create")
+    body = {"model": "gpt-4o", "messages": ASK, "tools": [WEATHER]}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        raw = (await http.post("/v1/chat/completions", json=body)).json()
+    completion = ChatCompletion.model_validate(raw)
+    assert raw["choices"][0]["message"]["content"] is None
+    assert completion.choices[0].message.tool_calls[0].function.name == "get_weather"
