@@ -422,3 +422,15 @@ async def test_a_response_is_in_the_consoles_recent_requests(tmp_path, page):
     bad, good = app.state.request_log.recent()
     assert (good["surface"], good["model"], good["status"]) == ("responses", "gpt-4o", 200)
     assert bad["status"] == 400
+
+
+@pytest.mark.anyio
+async def test_a_bad_image_is_400_naming_the_input_item(client):
+    image = {"type": "input_image", "image_url": "data:image/png;base64,@@@"}
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(
+            model="gpt-4o",
+            instructions="be brief",
+            input=[{"role": "user", "content": "hi"}, {"role": "user", "content": [image]}],
+        )
+    assert caught.value.body["param"] == "input[1].content[0]"

@@ -40,13 +40,17 @@ TEXT_JOINER = "\n\n"
 JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else: no other text, no Markdown code fence."
 
 
-def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> list[ArenaMessage]:
+def to_arena(
+    messages: Sequence[ChatMessage], *, max_attachment_bytes: int, labels: Sequence[str] | None = None
+) -> list[ArenaMessage]:
     """Convert the whole conversation; raises InvalidRequest naming the bad part.
 
     The limit counts the attachments as sent (their base64), as the arena does.
+    `labels[i]` names message i in errors (default `messages[i]`; the Responses API names its input items).
     """
     names = call_names(messages)
-    converted = [_convert(i, m, names) for i, m in enumerate(messages)]
+    labels = labels or [f"messages[{i}]" for i in range(len(messages))]
+    converted = [_convert(label, m, names) for label, m in zip(labels, messages)]
     total = sum(encoded_size(a["url"]) for m in converted for a in m.attachments)
     if total > max_attachment_bytes:
         raise RequestTooLarge(
@@ -87,7 +91,7 @@ def encoded_size(url: str) -> int:
     return len(url.partition(",")[2]) if url.startswith("data:") else 0
 
 
-def _convert(index: int, message: ChatMessage, names: dict[str, str]) -> ArenaMessage:
+def _convert(label: str, message: ChatMessage, names: dict[str, str]) -> ArenaMessage:
     role = ROLE_MAP.get(message.role, message.role)
     content = message.content
     texts: list[str] = []
@@ -96,7 +100,7 @@ def _convert(index: int, message: ChatMessage, names: dict[str, str]) -> ArenaMe
         texts.append(content)
     elif isinstance(content, list):
         for part_index, part in enumerate(content):
-            where = f"messages[{index}].content[{part_index}]"
+            where = f"{label}.content[{part_index}]"
             kind = part.get("type")
             if kind in ("text", "refusal"):
                 texts.append(_string(part.get(kind), f"{where}.{kind}"))

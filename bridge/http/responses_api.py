@@ -84,8 +84,8 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
     record = requests.start("responses", body.model, account=serving_account(request.app), stream=body.stream)
     try:
         tools = responses_tools(body.tools, body.tool_choice, body.parallel_tool_calls)
-        conversation = input_messages(body.instructions, body.input)
-        messages = to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes)
+        conversation, labels = input_messages(body.instructions, body.input)
+        messages = to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes, labels=labels)
         instruction = format_instruction(text_format(body.text))
     except BridgeError as exc:
         requests.finish(record, exc.status, exc.code)

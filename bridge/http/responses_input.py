@@ -144,19 +144,24 @@ def text_format(text: Any) -> dict[str, Any] | None:
     )
 
 
-def input_messages(instructions: str | None, items: str | list[dict[str, Any]]) -> list[ChatMessage]:
-    """`instructions` and `input` as chat completion messages (a system message, then the items in order)."""
+def input_messages(instructions: str | None, items: str | list[dict[str, Any]]) -> tuple[list[ChatMessage], list[str]]:
+    """`instructions` and `input` as chat completion messages (a system message, then the items in order),
+    and each message's name for errors (`instructions`, `input[i]`)."""
     messages: list[ChatMessage] = []
+    labels: list[str] = []
     if instructions:
         messages.append(ChatMessage(role="system", content=instructions))
+        labels.append("instructions")
     if isinstance(items, str):
         messages.append(ChatMessage(role="user", content=items))
-        return messages
+        return messages, [*labels, "input"]
     for index, item in enumerate(items):
-        _add_item(messages, item, f"input[{index}]")
+        where = f"input[{index}]"
+        _add_item(messages, item, where)
+        labels += [where] * (len(messages) - len(labels))
     if not messages:
         raise InvalidRequest("input holds no message", code="missing_field", param="input")
-    return messages
+    return messages, labels
 
 
 def _add_item(messages: list[ChatMessage], item: dict[str, Any], where: str) -> None:
