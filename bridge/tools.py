@@ -117,8 +117,11 @@ def new_call_id(prefix: str = "call_") -> str:
 
 
 def check_tools(tools: Sequence[Tool], choice: ToolChoice = AUTO) -> None:
-    """Raise InvalidTool for a bad name, a schema that is not a JSON Schema object, a repeated name,
-    or a tool choice naming no given tool ("required"/a named tool with no tools at all included)."""
+    """Raise InvalidTool for a bad name, parameters that are not an object, a repeated name, or a tool
+    choice naming no given tool ("required"/a named tool with no tools at all included).
+
+    A schema that is not valid JSON Schema (MCP servers write some) is no error: the tool stays
+    usable, its arguments are only checked to be an object, and a warning says so."""
     seen: set[str] = set()
     for index, tool in enumerate(tools):
         if not NAME_RE.match(tool.name):
@@ -128,12 +131,10 @@ def check_tools(tools: Sequence[Tool], choice: ToolChoice = AUTO) -> None:
         seen.add(tool.name)
         if not isinstance(tool.parameters, Mapping):
             raise InvalidTool(f"the parameters of tool {tool.name!r} must be a JSON Schema object", index)
-        try:
-            validator_for(tool.parameters).check_schema(tool.parameters)
-        except jsonschema.SchemaError as exc:
-            raise InvalidTool(
-                f"the parameters of tool {tool.name!r} are not a valid JSON Schema: {exc.message}", index
-            ) from exc
+        if (problem := _schema_problem(tool.parameters)) is not None:
+            log.warning(
+                "the arguments of tool %r will not be checked: its schema is not valid (%s)", tool.name, problem
+            )
     if choice.mode in ("required", "tool") and not tools:
         raise InvalidTool(f"tool_choice {choice.mode!r} needs at least one tool")
     if choice.mode == "tool" and choice.name not in seen:
@@ -396,8 +397,32 @@ def _call(payload: Any, by_name: Mapping[str, Tool], id_prefix: str) -> ToolCall
     if not isinstance(arguments, dict):
         log.info("the arguments of a call to %r are not a JSON object; the answer stays text", name)
         return None
-    error = best_match(validator_for(tool.parameters)(tool.parameters).iter_errors(arguments))
-    if error is not None:
-        log.info("the arguments of a call to %r fail its schema (%s); the answer stays text", name, error.message)
+    problem = _argument_problem(tool.parameters, arguments)
+    if problem is not None:
+        log.info("the arguments of a call to %r fail its schema (%s); the answer stays text", name, problem)
         return None
     return ToolCall(new_call_id(id_prefix), tool.name, arguments)
+
+
+def _schema_problem(schema: Mapping[str, Any]) -> str | None:
+    """Why `schema` is not valid JSON Schema (its own $schema draft, else 2020-12), or None."""
+    try:
+        validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return exc.message
+    return None
+
+
+def _argument_problem(schema: Mapping[str, Any], arguments: dict[str, Any]) -> str | None:
+    """Why the arguments fail the schema, or None; a schema that cannot be checked (invalid, or with a
+    $ref nothing resolves) lets every object through."""
+    if _schema_problem(schema) is not None:
+        return None
+    try:
+        error = best_match(validator_for(schema)(schema).iter_errors(arguments))
+    except Exception as exc:  # jsonschema's referencing errors (Unresolvable, ...) have no common base
+        log.warning(
+            "a tool schema could not be applied (%s: %s); its arguments are not checked", type(exc).__name__, exc
+        )
+        return None
+    return error.message if error is not None else None
