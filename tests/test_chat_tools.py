@@ -290,3 +290,12 @@ async def test_a_raw_tool_call_completion_validates_against_the_sdk_type(tmp_pat
     completion = ChatCompletion.model_validate(raw)
     assert raw["choices"][0]["message"]["content"] is None
     assert completion.choices[0].message.tool_calls[0].function.name == "get_weather"
+
+
+@pytest.mark.anyio
+async def test_null_tool_fields_mean_their_defaults(client, page):
+    page.answer = says(CALL + CALL.replace("Paris", "Oslo"))
+    completion = await client.chat.completions.create(
+        model="gpt-4o", messages=ASK, tools=[WEATHER], extra_body={"tool_choice": None, "parallel_tool_calls": None}
+    )
+    assert len(completion.choices[0].message.tool_calls) == 2

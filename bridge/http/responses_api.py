@@ -62,7 +62,7 @@ class ResponsesRequest(BaseModel):
     instructions: str | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool = True
+    parallel_tool_calls: bool | None = None  # null or absent: true
     stream: bool = False
     previous_response_id: str | None = None
     conversation: str | dict[str, Any] | None = None
@@ -83,7 +83,7 @@ async def create_response(body: ResponsesRequest, request: Request) -> JSONRespo
     requests: RequestLog = request.app.state.request_log
     record = requests.start("responses", body.model, account=serving_account(request.app), stream=body.stream)
     try:
-        tools = responses_tools(body.tools, body.tool_choice, body.parallel_tool_calls)
+        tools = responses_tools(body.tools, body.tool_choice, body.parallel_tool_calls is not False)
         conversation, labels = input_messages(body.instructions, body.input)
         messages = to_arena(conversation, max_attachment_bytes=settings.max_attachment_bytes, labels=labels)
         instruction = format_instruction(text_format(body.text))
@@ -112,7 +112,7 @@ def _echo(body: ResponsesRequest, tools: ResponsesTools) -> dict[str, Any]:
         "instructions": body.instructions,
         "tools": tools.echoed,
         "tool_choice": echo_choice(body.tool_choice),
-        "parallel_tool_calls": body.parallel_tool_calls,
+        "parallel_tool_calls": body.parallel_tool_calls is not False,
         "temperature": body.temperature,
         "top_p": body.top_p,
         "max_output_tokens": body.max_output_tokens,

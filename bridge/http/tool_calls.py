@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import InvalidRequest
 from ..tool_use import ToolSetup
@@ -59,16 +59,13 @@ class ChatTools(BaseModel):
 
     tools: list[FunctionTool] | None = None
     tool_choice: Mode | NamedToolChoice | None = None
-    parallel_tool_calls: bool = Field(default=True)
-
-
-ADAPTER = TypeAdapter(ChatTools)
+    parallel_tool_calls: bool | None = None  # null or absent: true
 
 
 def chat_tool_setup(body: Mapping[str, Any]) -> ToolSetup | None:
     """The request's tools, or None when it brings none; InvalidRequest naming the bad field otherwise."""
     try:
-        fields = ADAPTER.validate_python(dict(body))
+        fields = ChatTools.model_validate(dict(body))
     except ValidationError as exc:
         error = exc.errors()[0]
         param = ".".join(str(p) for p in error["loc"])
@@ -85,7 +82,7 @@ def chat_tool_setup(body: Mapping[str, Any]) -> ToolSetup | None:
         for t in fields.tools
     )
     choice = _choice(fields.tool_choice)
-    setup = ToolSetup(tools, choice, fields.parallel_tool_calls)
+    setup = ToolSetup(tools, choice, fields.parallel_tool_calls is not False)
     try:
         check_tools(setup.tools, setup.choice)
     except InvalidTool as exc:
