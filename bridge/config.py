@@ -69,7 +69,10 @@ class Settings(BaseModel):
     port: int = Field(5102, ge=1, le=65535)
     arena_url: str = DEFAULT_ARENA_URL
     profile_dir: str = "profile"
-    headless: bool = True
+    # `auto` | `headless` | `virtual_display` | `headed` (browser/modes.py); the older
+    # `headless: false` still means headed.
+    browser_mode: Literal["auto", "headless", "virtual_display", "headed"] = "auto"
+    headless: bool | None = None
     browser_executable: str = ""
     browser_args: list[str] = Field(default_factory=list)
     ignore_https_errors: bool = False
@@ -180,6 +183,7 @@ def launch_options(settings: Settings) -> LaunchOptions:
     """How to launch the browser, from the settings."""
     return LaunchOptions(
         profile_dir=settings.profile_path,
+        browser_mode=settings.browser_mode,
         headless=settings.headless,
         executable=settings.browser_executable or None,
         args=tuple(settings.browser_args),
@@ -216,6 +220,7 @@ class ConfigStore:
         "arena_url",
         "profile_dir",
         "headless",
+        "browser_mode",
         "browser_executable",
         "browser_args",
         "ignore_https_errors",

@@ -7,6 +7,7 @@ file (and in `stream.py` for the line grammar it imports from here).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -44,7 +45,7 @@ RECAPTCHA_BODY_KEY = "recaptchaV3Token"
 # The page loads reCAPTCHA Enterprise as `<script src=".../recaptcha/enterprise.js?render=<site key>">`
 # and its widget frame as `.../recaptcha/enterprise/anchor?...&k=<site key>`: the key is read
 # from those URLs (script/iframe src, else the page's inline scripts) at run time, never stored.
-# Used as a JavaScript RegExp by page.js too: keep it to syntax both languages share.
+# Used as a JavaScript RegExp by mint.js too: keep it to syntax both languages share.
 RECAPTCHA_SITE_KEY_RE = re.compile(
     r"recaptcha/enterprise(?:\.js\?(?:[^\"'\s<>]*&)?render=|/anchor\?(?:[^\"'\s<>]*&)?k=)([\w-]{20,})"
 )
@@ -98,19 +99,25 @@ class ArenaRequest:
     path: str
     body: str
     headers: Mapping[str, str] = field(default_factory=lambda: dict(REQUEST_HEADERS))
-    # When set, page.js mints a reCAPTCHA token just before the fetch and puts it in the body.
+    # When set, a reCAPTCHA token is minted in the page just before the fetch and put in the body.
     recaptcha: RecaptchaSpec | None = None
 
     def to_page(self) -> dict[str, Any]:
-        page = {"method": self.method, "path": self.path, "headers": dict(self.headers), "body": self.body}
-        if self.recaptcha is not None:
-            page["recaptcha"] = self.recaptcha.to_page()
-        return page
+        """What page.js fetches: method, path, headers and the body as sent."""
+        return {"method": self.method, "path": self.path, "headers": dict(self.headers), "body": self.body}
+
+    def with_token(self, token: str) -> ArenaRequest:
+        """This request with the minted reCAPTCHA token in its body (ValueError without a spec)."""
+        if self.recaptcha is None:
+            raise ValueError("this request takes no reCAPTCHA token")
+        body = json.loads(self.body)
+        body[self.recaptcha.body_key] = token
+        return dataclasses.replace(self, body=json.dumps(body, ensure_ascii=False), recaptcha=None)
 
 
 @dataclass(frozen=True, slots=True)
 class RecaptchaSpec:
-    """How page.js mints the token: the action, where the site key is found, the body key to fill."""
+    """How the token is minted (mint.js): the action, where the site key is found, the body key to fill."""
 
     action: str = RECAPTCHA_ACTION
     site_key_pattern: str = RECAPTCHA_SITE_KEY_RE.pattern
@@ -118,12 +125,7 @@ class RecaptchaSpec:
     timeout_ms: int = RECAPTCHA_TIMEOUT_MS
 
     def to_page(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "siteKeyPattern": self.site_key_pattern,
-            "bodyKey": self.body_key,
-            "timeoutMs": self.timeout_ms,
-        }
+        return {"action": self.action, "siteKeyPattern": self.site_key_pattern, "timeoutMs": self.timeout_ms}
 
 
 def participant_position(role: str, mode: str, battle_target: str) -> str:
@@ -212,7 +214,7 @@ def build_create_request(
 ) -> ArenaRequest:
     """The create-evaluation POST (or, with `evaluation_id`, a follow-up post-to-evaluation).
 
-    The body carries a `recaptchaV3Token` of null that page.js fills in just before the fetch.
+    The body carries a `recaptchaV3Token` of null, filled in (`with_token`) just before the fetch.
     """
     session_id, user_id, model_a_id, model_b_id = uuid7s(4)
     content, attachments = fold_transcript(messages)

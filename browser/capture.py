@@ -1,34 +1,62 @@
 """One-shot capture of the session ids in the page's own Retry request.
 
-`page.js` wraps the page's `window.fetch` at init time and keeps the native
-fetch for the bridge's own calls, so only requests the page itself makes (the
-user clicking Retry) pass through the wrapper. A page request whose URL matches
-`arena.RETRY_URL_RE` is reported through the binding under `REPORT_ID`;
-`RetryCapture` turns the first report after arming into the captured ids.
-
-The pattern is given to every document by an init script (`init_script()`), and
-the armed state lives here in Python, so a reload or navigation while armed
-loses nothing.
+The page's `window.fetch` stays untouched: the driver watches the page's network
+requests (Playwright's `page.on("request")`). A request whose URL matches
+`arena.RETRY_URL_RE` and that is not one of the bridge's own (`OwnRequests`: the
+driver notes each fetch it starts) goes to `RetryCapture.report`, which turns the
+first one after arming into the captured ids. The armed state lives here in
+Python, so a reload or navigation while armed loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
+import time
+from collections import deque
+from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from . import arena
 from .errors import BrowserError
 
 log = logging.getLogger(__name__)
 
-REPORT_ID = "capture"
+OWN_REQUEST_GRACE = 30.0  # seconds a noted own request may take to show on the network
 
 
-def init_script() -> str:
-    """The script that hands the Retry URL pattern to page.js (it must run before it)."""
-    return f"window.__lmbCapturePattern = {json.dumps(arena.RETRY_URL_RE.pattern)};"
+class OwnRequests:
+    """The bridge's own fetches (method, path) not yet seen on the page's network.
+
+    Each note is claimed once by a matching request, or forgotten after OWN_REQUEST_GRACE s
+    (a fetch aborted before it left never shows).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._deadlines: dict[tuple[str, str], deque[float]] = {}
+
+    @staticmethod
+    def _key(method: str, url: str) -> tuple[str, str]:
+        parts = urlsplit(url)
+        return method.upper(), parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def note(self, method: str, url: str) -> None:
+        """The bridge is about to fetch `url` (absolute or relative to the page) from the page."""
+        self._deadlines.setdefault(self._key(method, url), deque()).append(self._clock() + OWN_REQUEST_GRACE)
+
+    def claim(self, method: str, url: str) -> bool:
+        """True (once per note) if a request seen on the network is one of the bridge's own."""
+        key = self._key(method, url)
+        deadlines = self._deadlines.get(key)
+        now = self._clock()
+        while deadlines and deadlines[0] <= now:
+            deadlines.popleft()
+        if not deadlines:
+            self._deadlines.pop(key, None)
+            return False
+        deadlines.popleft()
+        return True
 
 
 class RetryCapture:
@@ -62,9 +90,8 @@ class RetryCapture:
                 self._future = None
                 log.info("capture disarmed: no Retry was clicked")
 
-    def report(self, payload: Any) -> None:
-        """A page request matched the Retry pattern; the first one while armed is the capture."""
-        url = str(payload.get("url", "")) if isinstance(payload, dict) else ""
+    def report(self, url: str) -> None:
+        """The page itself sent a request to `url`; the first Retry while armed is the capture."""
         ids = arena.parse_retry_url(url)
         if ids is None or not self.armed:
             log.debug("ignoring a page request to %s (capture not armed)", url)

@@ -1,9 +1,10 @@
 """The arena page: one persistent Chromium page that runs every arena fetch.
 
-`ArenaPage.start()` launches the browser, opens the arena, injects `page.js`
-and watches the page's health. `ArenaPage.stream(request)` runs one fetch in
-the page and yields parsed stream events; many run at once on one page.
-Page -> Python traffic is a single binding, `__lmbReport(id, kind, payload)`.
+`ArenaPage.start()` launches the browser (in its browser mode), opens the arena,
+injects `page.js` into an isolated world and watches the page's health.
+`ArenaPage.stream(request)` runs one fetch in the page and yields parsed stream
+events; many run at once on one page. Page -> Python traffic is a single binding,
+`__lmbReport(id, kind, payload)`, that only the isolated world has (channel.py).
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urljoin
 
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Request, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from . import arena
-from .capture import REPORT_ID, RetryCapture
-from .capture import init_script as capture_init_script
+from .capture import OwnRequests, RetryCapture
 from .channel import CALL_TIMEOUT, PageChannel
 from .errors import BrowserError, FailureKind, PageGone, PageNotReady
-from .launcher import LaunchOptions, launch_context
+from .launcher import Launched, LaunchOptions, launch
+from .recaptcha import with_fresh_token
 from .reports import download, expect_report, next_report, read_body
 from .stream import Event, Finish, StreamParser
 
@@ -48,10 +49,6 @@ WATCH_INTERVAL = 2.0
 START_RETRY_FIRST, START_RETRY_MAX = 5.0, 60.0
 CHALLENGE_RELOAD_EVERY = 15.0
 NAVIGATION_TIMEOUT_MS = 60_000
-FRESH_PAGE_JS = """async () => {
-  const response = await fetch(location.href, { credentials: "include", cache: "no-store" });
-  return { status: response.status, text: await response.text() };
-}"""
 
 
 class ArenaPage:
@@ -73,6 +70,9 @@ class ArenaPage:
         self._watcher: asyncio.Task[None] | None = None
         self._closing = False
         self._capture = RetryCapture()
+        self._own = OwnRequests()
+        self._launched: Launched | None = None
+        self.mode = options.mode  # headless | virtual_display | headed (modes.py)
 
     # -- life cycle -------------------------------------------------------
 
@@ -105,12 +105,11 @@ class ArenaPage:
 
     async def _launch(self) -> None:
         assert self._playwright is not None
-        self._context = await launch_context(self._playwright, self.options)
+        self._launched = await launch(self._playwright, self.options)
+        self._context = self._launched.context
+        self.mode = self._launched.mode
         self._browser_gone = False
         self._context.on("close", lambda _: self._on_browser_closed())
-        await self._context.add_init_script(script=capture_init_script())
-        script = resources.files(__package__).joinpath("page.js").read_text("utf-8")
-        await self._context.add_init_script(script=script)
         await self._open_page()
 
     async def _open_page(self) -> None:
@@ -121,10 +120,16 @@ class ArenaPage:
         page = pages[0] if pages else await self._context.new_page()
         if self._channel is not None:
             await self._channel.detach()
-        self._channel = await PageChannel.open(self._context, page, self._on_report)
+        if self._launched is not None:
+            await self._launched.prepare(page)
+        script = resources.files(__package__).joinpath("page.js").read_text("utf-8")
+        self._channel = await PageChannel.open(self._context, page, self._on_report, script)
+        page.on("request", lambda r: page is self._page and self._on_page_request(r))
         page.on("crash", lambda p: p is self._page and self._lost("the page crashed"))
         page.on("close", lambda p: p is self._page and self._lost("the page was closed"))
         page.on("domcontentloaded", lambda p: p is self._page and self._fail_streams(PageGone("the arena page reloaded")))
+        # A challenge page that clears itself reloads the page: look again at once, not at the next watch.
+        page.on("load", lambda p: p is self._page and self.state != READY and self._spawn(self.assess()))
         self._page = page
         await self._navigate(page)
 
@@ -150,7 +155,7 @@ class ArenaPage:
                 log.debug("browser context was already gone")
         if self._playwright is not None:
             await self._playwright.stop()
-        self._context = self._page = self._playwright = None
+        self._context = self._page = self._playwright = self._launched = None
 
     def live_target(self) -> tuple[BrowserContext, Page] | None:
         """The context and page a person watches and drives (the console's live view); None while down."""
@@ -173,13 +178,16 @@ class ArenaPage:
         try:
             async with asyncio.timeout(CALL_TIMEOUT):
                 title = await page.title()
-                injected = await page.evaluate("() => Boolean(window.__lmb)")
+                injected = self._channel is not None and await self._channel.call("ready") is True
                 names = [c["name"] for c in await page.context.cookies(page.url)]
         except PlaywrightError as exc:
             self._set_state(STARTING, f"page not answering: {exc.message.splitlines()[0]}")
             return self.state
         except TimeoutError:
             self._set_state(STARTING, f"page not answering within {CALL_TIMEOUT:g} s")
+            return self.state
+        except BrowserError as exc:
+            self._set_state(STARTING, f"page not answering: {exc}")
             return self.state
         if arena.is_challenge_title(title):
             self._set_state(CHALLENGE, "Cloudflare challenge page")
@@ -255,10 +263,13 @@ class ArenaPage:
 
     # -- requests -------------------------------------------------------------
 
-    def _on_report(self, request_id: str, kind: str, payload: Any) -> None:
-        if request_id == REPORT_ID:
-            self._capture.report(payload)
+    def _on_page_request(self, request: Request) -> None:
+        """Every request the page sends: the page's own Retry goes to the capture."""
+        if not arena.RETRY_URL_RE.search(request.url) or self._own.claim(request.method, request.url):
             return
+        self._capture.report(request.url)
+
+    def _on_report(self, request_id: str, kind: str, payload: Any) -> None:
         queue = self._streams.get(request_id)
         if queue is not None:
             queue.put_nowait((kind, payload))
@@ -294,6 +305,9 @@ class ArenaPage:
         self._streams[request_id] = queue
         finished = False
         try:
+            request = await with_fresh_token(channel, request)
+            if arena.RETRY_URL_RE.search(request.path):  # not the user's Retry, for the capture
+                self._own.note(request.method, request.path)
             if not await channel.call("start", request_id, request.to_page()):
                 self._spawn(self.reload())
                 raise PageGone("the bridge's page script is missing from the arena page; it is reloading the page")
@@ -346,9 +360,9 @@ class ArenaPage:
         if not fresh:
             return arena.extract_models(await self.content())
         try:
-            async with asyncio.timeout(NAVIGATION_TIMEOUT_MS / 1000):
-                copy = await page.evaluate(FRESH_PAGE_JS)
-        except (PlaywrightError, TimeoutError) as exc:
+            assert self._channel is not None
+            copy = await self._channel.call("fetchText", page.url, timeout=NAVIGATION_TIMEOUT_MS / 1000, wait=True)
+        except BrowserError as exc:
             log.debug("could not fetch a fresh copy of the arena page: %s", exc)
             copy = None
         if copy and 200 <= copy["status"] < 300:
@@ -370,4 +384,5 @@ class ArenaPage:
         if self._context is None:
             raise self._not_ready()
         base = self._page.url if self._page is not None else self.url
-        return await download(self._context, urljoin(base, url), timeout=timeout)
+        headers = self._launched.download_headers() if self._launched is not None else {}
+        return await download(self._context, urljoin(base, url), timeout=timeout, headers=headers)

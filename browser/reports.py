@@ -9,7 +9,7 @@ from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from .errors import ArenaFailure, FailureKind, FetchFailed, StreamTimeout
+from .errors import FetchFailed, StreamTimeout
 
 Reports = asyncio.Queue[tuple[str, Any]]
 
@@ -24,9 +24,6 @@ async def next_report(queue: Reports, timeout: float) -> tuple[str, Any]:
         raise payload
     if kind == "error":
         raise FetchFailed(f"the arena connection failed: {payload.get('message', payload)}")
-    if kind == "recaptcha":
-        message = payload.get("message") if isinstance(payload, dict) else payload
-        raise ArenaFailure(FailureKind.RECAPTCHA, f"no reCAPTCHA token could be minted in the page: {message}")
     return kind, payload
 
 
@@ -46,10 +43,12 @@ async def read_body(queue: Reports, timeout: float) -> str:
         lines.extend(payload)
 
 
-async def download(context: BrowserContext, url: str, *, timeout: float) -> bytes:
-    """GET `url` with the context's cookies; the body's bytes, or FetchFailed / StreamTimeout."""
+async def download(
+    context: BrowserContext, url: str, *, timeout: float, headers: dict[str, str] | None = None
+) -> bytes:
+    """GET `url` with the context's cookies (and `headers`); the body's bytes, or FetchFailed / StreamTimeout."""
     try:
-        response = await context.request.get(url, timeout=timeout * 1000)
+        response = await context.request.get(url, timeout=timeout * 1000, headers=headers)
     except PlaywrightTimeoutError as exc:
         raise StreamTimeout(timeout) from exc
     except PlaywrightError as exc:

@@ -43,7 +43,7 @@ def _has_display() -> bool:
 
 
 def _reworded(exc: LaunchFailed, options: LaunchOptions) -> LaunchFailed:
-    if options.headless or _has_display():
+    if options.mode != "headed" or _has_display():
         return exc
     return LaunchFailed(f"{exc}{NO_DISPLAY_HINT}")
 
@@ -51,7 +51,7 @@ def _reworded(exc: LaunchFailed, options: LaunchOptions) -> LaunchFailed:
 async def locate_browser(options: LaunchOptions) -> str | None:
     """The executable `options` would launch (None: Playwright's own Chromium); BrowserNotFound if none."""
     async with async_playwright() as playwright:
-        return find_browser(options.executable, playwright, headless=options.headless)
+        return find_browser(options.executable, playwright)
 
 
 @asynccontextmanager

@@ -1,5 +1,6 @@
-# Shared set-up for scripts/serve and scripts/test: a venv with the package, and a Chromium.
-# Usage: source scripts/_setup.sh; setup_venv [EXTRAS]; ensure_chromium
+# Shared set-up for scripts/serve and scripts/test: a venv with the package, a Chromium, and Xvfb
+# (the default browser_mode runs a headed Chromium on a virtual display on Linux without a display).
+# Usage: source scripts/_setup.sh; setup_venv [EXTRAS]; ensure_chromium; ensure_xvfb
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,7 +41,7 @@ have_chromium() {
 ensure_chromium() {
   have_chromium && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt_install chromium chromium-headless-shell || apt_install chromium || true
+    apt_install chromium || true
   else
     log "installing Playwright's Chromium"
     "$VENV/bin/python" -m playwright install chromium || apt_install chromium || true
@@ -49,4 +50,16 @@ ensure_chromium() {
     log "no Chromium could be installed: install Chromium or Chrome and set LMARENA_BRIDGE_BROWSER to its path"
     return 1
   fi
+}
+
+ensure_xvfb() {
+  # Where it is used: Linux without a display (elsewhere the bridge runs full-Chromium headless);
+  # `ensure_xvfb always` also with a display (the headed tests start their own Xvfb).
+  [ "$(uname -s)" = Linux ] || return 0
+  [ "${1:-}" = always ] || [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || return 0
+  command -v Xvfb >/dev/null && return 0
+  if ! apt_install xvfb; then
+    log "no Xvfb (install the xvfb package): the browser will run headless instead of on a virtual display"
+  fi
+  return 0
 }

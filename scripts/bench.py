@@ -5,7 +5,7 @@ chunks, aggregate chunk throughput and errors; then the memory of the server plu
 Chromium, idle and at peak. Loopback only; every loop is bounded.
 
     scripts/bench                      # full run (about a minute per browser)
-    scripts/bench --browser /usr/bin/chromium-headless-shell --concurrency 1 8
+    scripts/bench --mode headless --concurrency 1 8   # browser_mode headless instead of the default
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from tests.bridge_process import MESSAGE_ID, SESSION_ID, BridgeProcess  # noqa: 
 from browser.arena import RETRY_PATH  # noqa: E402
 
 MODEL = "gpt-4o-2024-08-06"
+DIRECT_AGENT = "lmarena-bridge-bench"  # the direct client's User-Agent, let past the arena's gate
 CHUNKS, CHUNK_DELAY = 20, 0.02  # every answer: 20 one-letter chunks, 20 ms apart
 
 
@@ -95,13 +96,15 @@ class FakeArenaProcess:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_arena", "--http2", "--trickle", str(CHUNKS), "--delay", str(CHUNK_DELAY)],
+            [sys.executable, "-m", "tests.fake_arena", "--http2", "--trickle", str(CHUNKS), "--delay", str(CHUNK_DELAY),
+             "--pass-agent", DIRECT_AGENT],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )
         assert self.process.stdout is not None
-        said = dict(self.process.stdout.readline().partition(": ")[::2] for _ in range(3))
+        said = dict(self.process.stdout.readline().partition(": ")[::2] for _ in range(4))
         self.url = said["fake arena at"].strip()
         self.cookie = said["auth cookie"].strip()
+        self.clearance = said["cf_clearance"].strip()
         self.models = json.loads(said["models.json for it"])
 
     def retry_url(self) -> str:
@@ -173,14 +176,20 @@ class MemoryWatch:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def now(self) -> float:
-        total = 0
+        return sum(self.breakdown().values())
+
+    def breakdown(self) -> dict[str, float]:
+        """MB by part: the bridge (Python + Playwright's driver), Chromium, Xvfb (virtual display)."""
+        parts: dict[str, float] = {"bridge": 0.0, "chromium": 0.0, "xvfb": 0.0}
         for proc in [self.root, *self.root.children(recursive=True)]:
             try:
                 info = proc.memory_full_info()
-                total += getattr(info, "pss", info.rss)
+                name = proc.name().lower()
             except psutil.Error:
                 continue
-        return total / 2**20
+            part = "xvfb" if "xvfb" in name else "chromium" if ("chrom" in name or "chrome" in name) else "bridge"
+            parts[part] += getattr(info, "pss", info.rss) / 2**20
+        return parts
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
@@ -200,7 +209,8 @@ async def bench(arena: FakeArenaProcess, bridge: BridgeProcess, levels: list[int
     lines = []
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(http2=True, verify=False, timeout=60, limits=limits,
-                                 cookies={"arena-auth-prod-v1": arena.cookie}) as direct, \
+                                 cookies={"arena-auth-prod-v1": arena.cookie, "cf_clearance": arena.clearance},
+                                 headers={"user-agent": DIRECT_AGENT}) as direct, \
             httpx.AsyncClient(timeout=60, limits=limits) as plain, \
             openai.AsyncOpenAI(base_url=f"{bridge.url}/v1", api_key="x", max_retries=0, timeout=60,
                                http_client=openai.DefaultAsyncHttpxClient(limits=limits)) as client:
@@ -219,6 +229,8 @@ def main() -> None:
     parser.add_argument("--browser", default=None, help="Chromium executable (default: the bridge's choice)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--mode", default=None, choices=["auto", "headless", "virtual_display", "headed"],
+                        help="browser_mode of the bridge (default: its default, auto)")
     parser.add_argument("--sdk", action="store_true", help="read the bridge with the openai SDK instead of httpx")
     args = parser.parse_args()
     arena = FakeArenaProcess()
@@ -226,13 +238,18 @@ def main() -> None:
         config = {"max_concurrent_requests": 128, "log_level": "WARNING"}
         if args.browser:
             config["browser_executable"] = args.browser
+        if args.mode:
+            config["browser_mode"] = args.mode
         bridge = BridgeProcess(Path(folder), arena.url, models=arena.models, **config).start()
         try:
+            mode = httpx.get(f"{bridge.url}/health", timeout=10).json().get("browser_mode")
             time.sleep(3)
             with MemoryWatch(bridge.process.pid) as memory:
-                idle = memory.now()
-                print(f"browser: {args.browser or 'default'}; answer: {CHUNKS} chunks, "
+                parts = memory.breakdown()
+                idle = sum(parts.values())
+                print(f"browser: {args.browser or 'default'}, browser_mode {mode}; answer: {CHUNKS} chunks, "
                       f"{CHUNK_DELAY * 1000:.0f} ms apart; {args.rounds} rounds per level", flush=True)
+                print("memory idle (PSS): " + ", ".join(f"{k} {v:.0f} MB" for k, v in parts.items()), flush=True)
                 asyncio.run(bench(arena, bridge, args.concurrency, args.rounds, args.sdk))
             print(f"memory (server + Chromium, PSS): idle {idle:.0f} MB, peak {memory.peak:.0f} MB")
         finally:

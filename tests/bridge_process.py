@@ -105,7 +105,11 @@ class BridgeProcess:
             env=env,
             cwd=self.folder,
         )
-        self.wait_healthy(timeout, listening_is_enough=not wait_healthy)
+        try:
+            self.wait_healthy(timeout, listening_is_enough=not wait_healthy)
+        except BaseException:
+            self.stop()  # a bridge that never came up must not outlive the test (with its browser)
+            raise
         return self
 
     def wait_healthy(self, timeout: float = 60, *, listening_is_enough: bool = False) -> dict[str, Any]:

@@ -192,3 +192,17 @@ def test_capturing_the_same_ids_again_for_a_model_does_not_add_them_twice(tmp_pa
     data = json5.loads((tmp_path / "model_endpoint_map.json").read_text())
     assert data == {"gemini-2.5-pro": [{**CLICKED, "mode": "direct_chat"}]}
     assert not (tmp_path / "config.jsonc").exists()  # --model leaves the global ids alone
+
+
+def test_the_bridges_own_retry_fetch_is_claimed_once_and_forgotten_after_the_grace_period():
+    from browser.capture import OWN_REQUEST_GRACE, OwnRequests
+
+    now = [0.0]
+    own = OwnRequests(clock=lambda: now[0])
+    path = "/nextjs-api/stream/retry-evaluation-session-message/a1/messages/b2"
+    own.note("PUT", path)
+    own.note("PUT", path)
+    assert own.claim("put", "http://127.0.0.1:1" + path)
+    assert not own.claim("GET", "http://127.0.0.1:1" + path)
+    now[0] = OWN_REQUEST_GRACE + 1  # the second never showed (aborted before it left)
+    assert not own.claim("PUT", "http://127.0.0.1:1" + path)

@@ -16,7 +16,7 @@ def write(tmp_path, text):
 def test_defaults_apply_without_a_config_file(tmp_path):
     settings = load_settings({"config": str(tmp_path / "missing.jsonc")}, env={})
     assert (settings.host, settings.port, settings.arena_url) == ("127.0.0.1", 5102, "https://lmarena.ai")
-    assert settings.headless is True
+    assert (settings.browser_mode, settings.headless) == ("auto", None)
 
 
 def test_file_values_with_comments_and_trailing_commas_are_read(tmp_path):

@@ -31,7 +31,7 @@ from browser.arena import (
     uuid7,
     uuid7s,
 )
-from tests.fake_arena import AUTH_COOKIE, DALLE_ID, GPT4O_ID, Reply, default_models
+from tests.fake_arena import DALLE_ID, GPT4O_ID, Reply, default_models
 from tests.fake_arena.create import check_create_body
 
 MODEL = "gpt-4o-2024-08-06"
@@ -88,7 +88,7 @@ def test_blank_turns_are_left_out_of_the_transcript_but_keep_their_attachments()
 
 
 def filled(request) -> dict:
-    """The body as page.js sends it: with a token in its slot."""
+    """The body as the page sends it: with a token in its slot."""
     return {**json.loads(request.body), "recaptchaV3Token": "token"}
 
 
@@ -103,9 +103,12 @@ def test_the_create_request_is_a_post_whose_body_the_fake_accepts_once_the_page_
 
 
 def test_the_page_is_told_to_mint_a_chat_submit_token_into_recaptchaV3Token():
-    spec = build_create_request([ArenaMessage("user", "hi")], GPT4O_ID).to_page()["recaptcha"]
-    assert (spec["action"], spec["bodyKey"]) == ("chat_submit", "recaptchaV3Token")
+    request = build_create_request([ArenaMessage("user", "hi")], GPT4O_ID)
+    spec = request.recaptcha.to_page()
+    assert spec["action"] == "chat_submit"
     assert spec["siteKeyPattern"] == RECAPTCHA_SITE_KEY_RE.pattern
+    sent = request.with_token("tok-1")
+    assert json.loads(sent.body)["recaptchaV3Token"] == "tok-1" and sent.recaptcha is None
 
 
 def test_an_image_model_request_has_modality_image():
@@ -220,7 +223,9 @@ def test_create_for_a_model_without_an_arena_id_is_404_saying_to_refresh_the_mod
 
 @pytest.fixture
 def http(arena):
-    with httpx.Client(base_url=arena.url, timeout=10, cookies={AUTH_COOKIE: arena.auth_cookie_value}) as client:
+    agent = "lmarena-bridge tests"
+    cookies = arena.cleared_cookies(agent)
+    with httpx.Client(base_url=arena.url, timeout=10, cookies=cookies, headers={"user-agent": agent}) as client:
         yield client
 
 

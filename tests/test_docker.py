@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
-import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -21,9 +21,9 @@ from bridge.config import CONFIG_ENV, ENV_KEYS, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT_SCRIPT = ROOT / "scripts" / "docker-entrypoint"
-# Variables for Python, pip and Playwright themselves, not for lmarena-bridge.
+# Variables for the shell, Python and pip themselves, not for lmarena-bridge.
 RUNTIME_ENV = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK",
-               "PLAYWRIGHT_BROWSERS_PATH"}
+               "VIRTUAL_ENV", "PATH"}
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -70,7 +70,7 @@ def test_hadolint_finds_nothing_in_the_dockerfile():
 
 
 def test_the_entrypoint_hands_its_arguments_to_the_cli():
-    assert json.loads(one("ENTRYPOINT")) == ["docker-entrypoint"]
+    assert json.loads(one("ENTRYPOINT")) == ["tini", "-e", "143", "--", "docker-entrypoint"]
     assert 'exec lmarena-bridge "$@"' in ENTRYPOINT_SCRIPT.read_text()
     assert os.access(ENTRYPOINT_SCRIPT, os.X_OK)
     args = build_parser().parse_args(json.loads(one("CMD")))
@@ -94,10 +94,15 @@ def test_every_variable_the_image_sets_is_one_the_settings_read():
     assert {"PORT", "LOG_LEVEL", "HOST", CONFIG_ENV} <= names
 
 
-def test_the_image_installs_the_playwright_version_the_package_pins():
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    (pin,) = [d for d in pyproject["project"]["dependencies"] if d.startswith("playwright")]
-    assert pin == "playwright==" + one("ARG").split("=", 1)[1]
+def test_the_base_image_is_named_in_one_build_argument():
+    assert one("ARG") == "BASE_IMAGE=debian:bookworm-slim"
+    assert one("FROM") == "${BASE_IMAGE}"
+
+
+def test_the_image_installs_debians_chromium_and_xvfb_and_points_the_settings_at_chromium():
+    apt_install = next(args for instruction, args in instructions() if instruction == "RUN" and "apt-get" in args)
+    assert {"chromium", "xvfb", "xauth", "python3-venv"} <= set(apt_install.split())
+    assert load_settings({}, env=image_env()).browser_executable == "/usr/bin/chromium"
 
 
 def test_every_copied_file_exists_and_is_not_docker_ignored():
@@ -166,3 +171,13 @@ def test_compose_runs_the_service_on_port_5102_with_data_in_a_volume():
     assert "./data:/app/data" in service["volumes"]
     assert set(service["environment"]) <= set(ENV_KEYS) | {CONFIG_ENV}
     assert service["environment"]["PORT"] == "5102"
+
+
+def test_compose_repeats_the_image_healthcheck_for_podman_which_drops_it_from_oci_images():
+    options, command = one("HEALTHCHECK").split("CMD", 1)
+    healthcheck = compose_service()["healthcheck"]
+    kind, shell_command = healthcheck["test"]
+    assert (kind, shlex.split(shell_command)) == ("CMD-SHELL", json.loads(command))
+    assert {f"--{key.replace('_', '-')}={value}" for key, value in healthcheck.items() if key != "test"} == set(
+        options.split()
+    )

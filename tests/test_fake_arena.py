@@ -34,7 +34,7 @@ TEXT_PLAIN = {"content-type": "text/plain;charset=UTF-8", "accept": "*/*"}
 # ---------------------------------------------------------------- fixtures/helpers
 @pytest.fixture(scope="module")
 def _server():
-    with FakeArena() as arena:
+    with FakeArena(gate=False) as arena:
         yield arena
 
 
@@ -54,7 +54,7 @@ def client(arena):
 
 @pytest.fixture(scope="module")
 def h2_arena():
-    with FakeArena(http2=True) as arena:
+    with FakeArena(http2=True, gate=False) as arena:
         yield arena
 
 
@@ -185,7 +185,7 @@ def test_page_load_sets_the_auth_and_cloudflare_cookies_when_auto_login(arena):
 
 
 def test_page_load_does_not_log_in_when_auto_login_is_off():
-    with FakeArena(auto_login=False) as arena, httpx.Client(base_url=arena.url) as c:
+    with FakeArena(auto_login=False, gate=False) as arena, httpx.Client(base_url=arena.url) as c:
         c.get("/")
         assert c.cookies.get("arena-auth-prod-v1") is None
         assert put(c, arena, chain(str(uuid.uuid4()), [("user", "a"), ("assistant", "")])).status_code == 401
@@ -392,7 +392,7 @@ def test_die_reply_aborts_the_connection_after_some_text(arena, client):
 
 
 def test_stop_does_not_wait_for_a_hanging_reply():
-    arena = FakeArena().start()
+    arena = FakeArena(gate=False).start()
     arena.enqueue(Reply.hang())
     with httpx.Client(base_url=arena.url, timeout=10) as c:
         c.cookies.set("arena-auth-prod-v1", arena.auth_cookie_value)
@@ -455,3 +455,59 @@ def test_http2_stream_reset_mid_stream_is_seen_as_a_disconnect(h2_arena):
     h2_arena.enqueue(Reply.hang("wait"))
     assert _h2_put_first_data_then_reset(h2_arena).startswith(b"a0:")
     assert h2_arena.wait_for_disconnect(5)
+
+
+# ---------------------------------------------------------------- the Cloudflare-like gate (gate.py)
+PERSON = {"botd": {"bot": False}, "webdriver": False, "ua": "Mozilla/5.0 Chrome/156.0.0.0", "brands": ["Chromium"],
+          "plugins": 5, "chrome": True}
+
+
+@pytest.fixture(scope="module")
+def gated():
+    with FakeArena() as arena:
+        yield arena
+
+
+def test_the_gate_blocks_any_request_whose_headers_say_headless(gated):
+    headless = {"user-agent": "Mozilla/5.0 HeadlessChrome/156.0.0.0", "sec-ch-ua": '"Chromium";v="156"'}
+    hinted = {"user-agent": "Mozilla/5.0 Chrome/156.0.0.0", "sec-ch-ua": '"HeadlessChrome";v="156"'}
+    for headers in (headless, hinted):
+        with httpx.Client(base_url=gated.url, headers=headers, cookies=gated.cleared_cookies(headers["user-agent"])) as c:
+            page = c.get("/")
+            assert page.status_code == 403 and "Sorry, you have been blocked" in page.text
+
+
+def test_the_gate_challenges_the_page_and_the_api_until_cleared(gated):
+    with httpx.Client(base_url=gated.url, cookies={"arena-auth-prod-v1": gated.auth_cookie_value}) as c:
+        page = c.get("/")
+        assert page.status_code == 403 and "<title>Just a moment...</title>" in page.text
+        assert "botd.esm.js" in page.text and c.get("/fake/static/botd.esm.js").status_code == 200
+        api = c.put(gated.retry_path(), content="{}", headers=TEXT_PLAIN)
+        assert api.status_code == 403 and api.headers["cf-mitigated"] == "challenge"
+
+
+def test_the_gate_clears_only_a_browser_whose_check_passed_and_only_for_its_user_agent(gated):
+    agent = {"user-agent": PERSON["ua"]}
+    with httpx.Client(base_url=gated.url, headers=agent) as c:
+        bot = c.post("/cdn-cgi/challenge-platform/verify", content=json.dumps({**PERSON, "botd": {"bot": True}}))
+        assert bot.status_code == 403 and "cf_clearance" not in c.cookies
+        assert "BotD says" in gated.gate.verdicts[-1]["problems"][0]
+        person = c.post("/cdn-cgi/challenge-platform/verify", content=json.dumps(PERSON))
+        assert person.status_code == 200 and c.cookies["cf_clearance"]
+        assert c.get("/").status_code == 200
+        assert c.get("/", headers={"user-agent": "Mozilla/5.0 Firefox/130.0"}).status_code == 403
+
+
+def test_a_plain_playwright_headless_chromium_does_not_get_past_the_gate(gated):
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import system_chromium
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=system_chromium(), headless=True)
+        try:
+            page = browser.new_page()
+            response = page.goto(gated.url)
+            assert response.status == 403 and "Sorry, you have been blocked" in page.content()
+        finally:
+            browser.close()

@@ -49,7 +49,9 @@ def test_generate_n3_b64_json_returns_the_png_bytes_the_arena_served(client, are
 
 
 def test_the_fake_serves_images_only_with_the_login_cookie_so_b64_bytes_came_through_the_browser(arena):
-    assert httpx.get(arena.image_url("red-fox")).status_code == 401
+    assert httpx.get(arena.image_url("red-fox")).status_code == 403  # the gate: no clearance
+    cleared = {"cf_clearance": arena.cleared_cookies("tests")["cf_clearance"]}
+    assert httpx.get(arena.image_url("red-fox"), cookies=cleared, headers={"user-agent": "tests"}).status_code == 401
 
 
 def test_size_is_accepted(client, arena):

@@ -1,4 +1,4 @@
-"""`lmarena-bridge login`: a headed window on the profile; then `serve` runs headless, logged in.
+"""`lmarena-bridge login`: a headed window on the profile; then `serve` runs without a window, logged in.
 
 The arena here does not log anyone in by itself: its page shows a login form that
 sets the auth cookie, which the test fills in the login window like a user.
@@ -56,9 +56,9 @@ def test_login_returns_once_the_auth_cookie_is_set_and_says_so(logged_in):
     assert "logged in: the arena auth cookie is in the profile" in output
 
 
-def test_serve_after_login_runs_headless_and_logged_in(logged_in, login_arena):
+def test_serve_after_login_runs_without_a_window_and_logged_in(logged_in, login_arena):
     folder, _, _ = logged_in
-    bridge = BridgeProcess(folder, login_arena.url).start()  # headless, same folder and profile
+    bridge = BridgeProcess(folder, login_arena.url).start()  # no window, same folder and profile
     try:
         assert bridge.wait_healthy()["status"] == "ok"  # not "logged_out"
         with bridge.client() as client:
@@ -90,7 +90,7 @@ def test_login_refuses_a_profile_that_a_running_server_holds(make_bridge):
     assert bridge.wait_healthy()["status"] == "ok"  # the server's profile was not touched
 
 
-def test_a_headless_shell_bridge_holds_the_profile_so_a_second_one_is_refused(tmp_path, make_bridge, arena):
+def test_a_running_bridge_holds_the_profile_so_a_second_one_is_refused(tmp_path, make_bridge, arena):
     from browser.profile import profile_holder
 
     profile = tmp_path / "shared-profile"

@@ -154,13 +154,12 @@ async def status(request: Request) -> JSONResponse:
     app = request.app
     code, health = await health_report(app)
     settings = app.state.config.current()
-    extra = settings.model_extra or {}
     scrub = _scrubber(str(settings.profile_path))
     health["detail"] = scrub(health["detail"])
     body = {
         "health": {**health, "http_status": code, "console": console_url(request)},
         "accounts": [{**a.public(), "detail": scrub(a.detail)} for a in accounts(app)],
-        "browser_mode": health.get("browser_mode") or extra.get("browser_mode") or _mode(settings.headless),
+        "browser_mode": health["browser_mode"],
         "protocol": settings.protocol,
         "arena_url": settings.arena_url,
         "version": __version__,
@@ -174,10 +173,6 @@ async def status(request: Request) -> JSONResponse:
 def _scrubber(profile: str) -> Any:
     """Page details with the profile path replaced: the console never shows where the profile is."""
     return lambda text: text.replace(profile, "<profile>") if isinstance(text, str) else text
-
-
-def _mode(headless: bool) -> str:
-    return "headless" if headless else "headed"
 
 
 def _update_notice(app: Any) -> str | None:

@@ -19,6 +19,7 @@ async def health_report(app: Any) -> tuple[int, dict[str, Any]]:
         "reason": None if state == READY else state,
         "detail": page.detail,
         "arena_url": page.url,
+        "browser_mode": page.mode,
         "models": len(app.state.models.all()),
         "protocol": app.state.config.current().protocol,
         "requests": {"active": limiter.active, "waiting": limiter.waiting},

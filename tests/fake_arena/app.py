@@ -9,6 +9,17 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .create import answer_create, is_create_path, recaptcha_response, with_recaptcha
+from .gate import (
+    BLOCKED_PAGE,
+    BOTD_PATH,
+    CHALLENGE_PAGE,
+    CLEARANCE_COOKIE,
+    PAGE_PROBE,
+    PROBE_PATH,
+    VERIFY_PATH,
+    botd_source,
+    says_headless,
+)
 from .models import is_image_model, page_html, png_bytes
 from .pages import LOGIN_PATH, VERIFY_PATH
 from .replies import Reply
@@ -74,16 +85,30 @@ class ArenaApp:
             return
         path, method = scope["path"], scope["method"]
         headers, cookies = parse_headers(scope)
+        gate = self.arena.gate
+        gate.note(headers)
         image = IMAGE_PATH.match(path)
-        if image and method in ("GET", "HEAD"):
+        if gate.enabled and says_headless(headers):
+            await _respond(send, 403, [("content-type", "text/html; charset=UTF-8"), ("server", "cloudflare")],
+                           BLOCKED_PAGE.encode())
+        elif path == BOTD_PATH and method in ("GET", "HEAD"):
+            await _respond(send, 200, [("content-type", "text/javascript")], botd_source())
+        elif path == VERIFY_PATH and method == "POST":
+            await self._verify(receive, send, headers)
+        elif path == PROBE_PATH and method == "POST":
+            gate.page_report(await _read_body(receive))
+            await _respond(send, 204, [], b"")
+        elif path.startswith("/recaptcha/") and method in ("GET", "HEAD"):
+            await _respond(send, *recaptcha_response(self.arena, path, scope.get("query_string", b"").decode()))
+        elif path != "/favicon.ico" and not gate.is_cleared(headers, cookies):
+            await self._challenge(send, page=not (path.startswith("/nextjs-api/") or path.startswith("/api/")))
+        elif image and method in ("GET", "HEAD"):
             # Like the API, the images need the login cookie: a client that fetches
             # them outside the browser's cookie jar gets a 401.
             if self.arena.is_authenticated(cookies):
                 await _respond(send, 200, [("content-type", "image/png")], png_bytes(image.group(1)))
             else:
                 await _respond(send, 401, [("content-type", "application/json")], b'{"error":"Unauthorized"}')
-        elif path.startswith("/recaptcha/") and method in ("GET", "HEAD"):
-            await _respond(send, *recaptcha_response(self.arena, path, scope.get("query_string", b"").decode()))
         elif path.startswith("/nextjs-api/") or path.startswith("/api/"):
             await self._api(scope, receive, send, headers, cookies)
         elif path == "/favicon.ico":
@@ -106,6 +131,26 @@ class ArenaApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    # ------------------------------------------------------------------ gate (gate.py)
+    async def _challenge(self, send: Callable, *, page: bool) -> None:
+        """Cloudflare's managed challenge: the checking page, or for the API the bare 403."""
+        if not page:
+            reply = Reply.challenge()
+            await _respond(send, reply.status, reply.headers, reply.body)
+            return
+        headers = [("content-type", "text/html; charset=UTF-8"), ("cf-mitigated", "challenge"),
+                   ("server", "cloudflare"), ("cache-control", "no-store")]
+        await _respond(send, 403, headers, CHALLENGE_PAGE.encode("utf-8"))
+
+    async def _verify(self, receive: Callable, send: Callable, headers: dict[str, str]) -> None:
+        clearance = self.arena.gate.verify(headers, await _read_body(receive))
+        if clearance is None:
+            await _respond(send, 403, [("content-type", "application/json")], b'{"success":false}')
+            return
+        cookie = _set_cookie(CLEARANCE_COOKIE, clearance, "; HttpOnly; Max-Age=31536000")
+        await _respond(send, 200, [("content-type", "application/json"), tuple(v.decode() for v in cookie)],
+                       b'{"success":true}')
+
     # ------------------------------------------------------------------ page
     async def _page(self, send: Callable, cookies: dict[str, str]) -> None:
         arena = self.arena
@@ -121,8 +166,10 @@ class ArenaApp:
         logged_in = arena.is_authenticated(cookies)
         if arena.auto_login and not logged_in:
             raw_headers.append(_set_cookie(AUTH_COOKIE, arena.auth_cookie_value))
-        html = page_html(arena.models, logged_in=logged_in or arena.auto_login)
-        body = with_recaptcha(html, arena.recaptcha.site_key).encode("utf-8")
+        html = with_recaptcha(page_html(arena.models, logged_in=logged_in or arena.auto_login), arena.recaptcha.site_key)
+        if arena.gate.enabled:
+            html = html.replace("</body>", PAGE_PROBE + "</body>", 1)
+        body = html.encode("utf-8")
         await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -278,6 +325,18 @@ async def _wait_any(events: list[asyncio.Event], timeout: float | None) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+async def _read_body(receive: Callable) -> str:
+    raw = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        raw += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    return raw.decode("utf-8", errors="replace")
 
 
 async def _respond(send: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> None:

@@ -59,6 +59,8 @@ STAND_IN_JS = """
       const query = new URLSearchParams({ key: siteKey, action: (options && options.action) || "" });
       const response = await fetch("%s?" + query, { credentials: "include", cache: "no-store" });
       if (!response.ok) throw new Error("reCAPTCHA: " + (await response.text()));
+      // Like the real script, look at the browser again once a token is asked for (gate.py).
+      if (window.__fakeArenaProbe) setTimeout(() => window.__fakeArenaProbe("execute"), 300);
       return (await response.json()).token;
     },
   };

@@ -20,6 +20,7 @@ from hypercorn.config import Config
 
 from .app import AUTH_COOKIE, ArenaApp
 from .create import RecaptchaStandIn
+from .gate import CLEARANCE_COOKIE, Gate
 from .models import default_models
 from .replies import Reply
 from .validation import RecordedRequest
@@ -83,8 +84,11 @@ class FakeArena:
         http2: bool = False,
         auto_login: bool = True,
         models: list[dict[str, Any]] | None = None,
+        gate: bool = True,
     ) -> None:
         self.http2 = http2
+        #: the Cloudflare-like gate (gate.py); ``gate=False`` serves every client
+        self.gate = Gate(gate)
         self.auto_login = auto_login
         self._initial_models = copy.deepcopy(models) if models is not None else default_models()
         self.models: list[dict[str, Any]] = copy.deepcopy(self._initial_models)
@@ -249,6 +253,7 @@ class FakeArena:
             self.models = copy.deepcopy(self._initial_models)
             self._disconnected.clear()
         self.recaptcha.reset()
+        self.gate.reset()
 
     @property
     def fail_tokens(self) -> int:
@@ -268,6 +273,11 @@ class FakeArena:
         if value is None and f"{AUTH_COOKIE}.0" in cookies:
             value = cookies[f"{AUTH_COOKIE}.0"] + cookies.get(f"{AUTH_COOKIE}.1", "")
         return value == self.auth_cookie_value
+
+    def cleared_cookies(self, user_agent: str) -> dict[str, str]:
+        """Cookies that let a plain HTTP client with `user_agent` past the gate, as if it had passed
+        the check (for tests of the protocol, not of the gate): clearance and login."""
+        return {CLEARANCE_COOKIE: self.gate.clear(user_agent), AUTH_COOKIE: self.auth_cookie_value}
 
     def model_id(self, public_name: str) -> str:
         return next(m["id"] for m in self.models if m.get("publicName") == public_name)
