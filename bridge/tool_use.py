@@ -87,7 +87,7 @@ class ToolSetup:
             async for event in events:
                 if isinstance(event, TextDelta):
                     text += event.text
-                    safe = streamable_prefix(text)
+                    safe = streamable_prefix(text, sent)
                     if safe > sent:
                         yield TextDelta(text[sent:safe])
                         sent = safe

@@ -58,6 +58,8 @@ LLAMA_RE = re.compile(r"<function=([^>\s]+)>(.*?)(?:</function>|$)", re.DOTALL)
 MISTRAL_MARKER = "[TOOL_CALLS]"
 OPEN_FENCE_END_RE = re.compile(r"```[\w-]*\s*$")  # a fence the call opened inside of, left dangling
 STREAM_MARKERS = ("<tool_call", "```", "<function=", MISTRAL_MARKER.lower())
+MARKER_REACH = max(map(len, STREAM_MARKERS))  # how far back a marker ending after a point may begin
+JSON_START_RE = re.compile(r"\s*(?:[{\[]|$)")  # nothing yet but whitespace, or an answer opening with JSON
 INNER_FENCE_RE = re.compile(r"^\s*```[\w-]*[ \t]*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
@@ -115,8 +117,11 @@ def new_call_id(prefix: str = "call_") -> str:
 
 
 def check_tools(tools: Sequence[Tool], choice: ToolChoice = AUTO) -> None:
-    """Raise InvalidTool for a bad name, a schema that is not a JSON Schema object, a repeated name,
-    or a tool choice naming no given tool ("required"/a named tool with no tools at all included)."""
+    """Raise InvalidTool for a bad name, parameters that are not an object, a repeated name, or a tool
+    choice naming no given tool ("required"/a named tool with no tools at all included).
+
+    A schema that is not valid JSON Schema (MCP servers write some) is no error: the tool stays
+    usable, its arguments are only checked to be an object, and a warning says so."""
     seen: set[str] = set()
     for index, tool in enumerate(tools):
         if not NAME_RE.match(tool.name):
@@ -126,12 +131,10 @@ def check_tools(tools: Sequence[Tool], choice: ToolChoice = AUTO) -> None:
         seen.add(tool.name)
         if not isinstance(tool.parameters, Mapping):
             raise InvalidTool(f"the parameters of tool {tool.name!r} must be a JSON Schema object", index)
-        try:
-            validator_for(tool.parameters).check_schema(tool.parameters)
-        except jsonschema.SchemaError as exc:
-            raise InvalidTool(
-                f"the parameters of tool {tool.name!r} are not a valid JSON Schema: {exc.message}", index
-            ) from exc
+        if (problem := _schema_problem(tool.parameters)) is not None:
+            log.warning(
+                "the arguments of tool %r will not be checked: its schema is not valid (%s)", tool.name, problem
+            )
     if choice.mode in ("required", "tool") and not tools:
         raise InvalidTool(f"tool_choice {choice.mode!r} needs at least one tool")
     if choice.mode == "tool" and choice.name not in seen:
@@ -202,32 +205,36 @@ def render_tool_result(call_id: str, content: str, *, name: str | None = None, i
     return f"<tool_result{attributes}>\n{content}\n</tool_result>"
 
 
-def streamable_prefix(text: str) -> int:
+def streamable_prefix(text: str, start: int = 0) -> int:
     """How many leading characters of a partial answer are surely content, whatever follows.
 
     For streaming while a call may still come: everything before the first place a
-    call could start (`<tool_call`, a ``` fence, or the answer opening with JSON),
-    without trailing whitespace (which parse_tool_calls strips before a call), and
-    without a partial marker at the end. What is streamed is always a prefix of the
-    content parse_tool_calls finally returns for the whole answer.
+    call could start (`<tool_call`, a ``` fence, `<function=`, `[TOOL_CALLS]`, or the
+    answer opening with JSON), without trailing whitespace (which parse_tool_calls
+    strips before a call), and without a partial marker at the end. What is streamed
+    is always a prefix of the content parse_tool_calls finally returns for the whole
+    answer. `start`: a value this returned for an earlier prefix of `text`; the scan
+    begins there (the result is the same, found in time linear in the new text).
     """
-    stripped = text.lstrip()
-    if not stripped or stripped[0] in "{[":
+    if JSON_START_RE.match(text):
         return 0
-    end = min(_marker_start(text, marker) for marker in STREAM_MARKERS)
-    return len(text[:end].rstrip())
+    scan_from = max(0, start - MARKER_REACH)
+    window = text[scan_from:].lower()
+    end = scan_from + min(_marker_start(window, marker) for marker in STREAM_MARKERS)
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
-def _marker_start(text: str, marker: str) -> int:
-    """Where `marker` (or, at the very end, a beginning of it) first starts; len(text) when nowhere."""
-    lowered = text.lower()
+def _marker_start(lowered: str, marker: str) -> int:
+    """Where `marker` (or, at the very end, a beginning of it) first starts; len(lowered) when nowhere."""
     found = lowered.find(marker)
     if found >= 0:
         return found
     for size in range(len(marker) - 1, 0, -1):
         if lowered.endswith(marker[:size]):
-            return len(text) - size
-    return len(text)
+            return len(lowered) - size
+    return len(lowered)
 
 
 def allowed_tools(tools: Sequence[Tool], choice: ToolChoice) -> list[Tool]:
@@ -303,7 +310,7 @@ def _mistral(text: str) -> tuple[int, list[Any]] | None:
         return None
     rest = text[start + len(MISTRAL_MARKER) :].strip()
     try:
-        value, _ = json.JSONDecoder().raw_decode(rest)
+        value, _ = json.JSONDecoder(strict=False).raw_decode(rest)
     except ValueError:
         return start, [_INVALID]
     return start, _flatten(value)
@@ -337,7 +344,7 @@ _INVALID = object()
 def _json(text: str) -> Any:
     """JSON, or failing that JSON5 (single quotes, trailing commas: what models write by hand); else _INVALID."""
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)  # raw newlines inside strings, as models write patches
     except ValueError:
         pass
     stripped = text.strip()
@@ -390,8 +397,32 @@ def _call(payload: Any, by_name: Mapping[str, Tool], id_prefix: str) -> ToolCall
     if not isinstance(arguments, dict):
         log.info("the arguments of a call to %r are not a JSON object; the answer stays text", name)
         return None
-    error = best_match(validator_for(tool.parameters)(tool.parameters).iter_errors(arguments))
-    if error is not None:
-        log.info("the arguments of a call to %r fail its schema (%s); the answer stays text", name, error.message)
+    problem = _argument_problem(tool.parameters, arguments)
+    if problem is not None:
+        log.info("the arguments of a call to %r fail its schema (%s); the answer stays text", name, problem)
         return None
     return ToolCall(new_call_id(id_prefix), tool.name, arguments)
+
+
+def _schema_problem(schema: Mapping[str, Any]) -> str | None:
+    """Why `schema` is not valid JSON Schema (its own $schema draft, else 2020-12), or None."""
+    try:
+        validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return exc.message
+    return None
+
+
+def _argument_problem(schema: Mapping[str, Any], arguments: dict[str, Any]) -> str | None:
+    """Why the arguments fail the schema, or None; a schema that cannot be checked (invalid, or with a
+    $ref nothing resolves) lets every object through."""
+    if _schema_problem(schema) is not None:
+        return None
+    try:
+        error = best_match(validator_for(schema)(schema).iter_errors(arguments))
+    except Exception as exc:  # jsonschema's referencing errors (Unresolvable, ...) have no common base
+        log.warning(
+            "a tool schema could not be applied (%s: %s); its arguments are not checked", type(exc).__name__, exc
+        )
+        return None
+    return error.message if error is not None else None

@@ -200,10 +200,10 @@ def test_a_rendered_result_names_the_tool_and_the_call():
     assert 'is_error="true"' in render_tool_result("call_1", "boom", is_error=True)
 
 
-def test_check_tools_refuses_bad_schemas_repeated_names_and_choices_naming_no_tool():
-    with pytest.raises(InvalidTool) as bad_schema:
-        check_tools([Tool("t", "", {"type": "nonsense"})])
-    assert bad_schema.value.index == 0
+def test_check_tools_refuses_bad_names_repeated_names_and_choices_naming_no_tool():
+    with pytest.raises(InvalidTool) as bad_name:
+        check_tools([TIME, Tool("has space")])
+    assert bad_name.value.index == 1
     with pytest.raises(InvalidTool):
         check_tools([TIME, TIME])
     with pytest.raises(InvalidTool):
@@ -281,5 +281,31 @@ def test_any_streamed_prefix_is_a_prefix_of_what_the_whole_answer_becomes(pieces
     text = "".join(pieces)
     content, calls = parse_tool_calls(text, TOOLS)
     final = content if calls else text
+    sent = 0
     for end in range(len(text) + 1):
-        assert final.startswith(text[: streamable_prefix(text[:end])])
+        safe = streamable_prefix(text[:end])
+        assert final.startswith(text[:safe])
+        assert streamable_prefix(text[:end], start=sent) == safe  # the hint changes nothing
+        sent = max(sent, safe)
+
+
+def test_raw_newlines_inside_a_json_string_are_accepted():
+    patch = Tool("apply_patch", "", {"type": "object", "properties": {"input": {"type": "string"}}})
+    text = (
+        '<tool_call>{"name": "apply_patch", "arguments": {"input": "*** Begin Patch\n+hi\n*** End Patch"}}</tool_call>'
+    )
+    _, calls = parse_tool_calls(text, [patch])
+    assert calls[0].arguments == {"input": "*** Begin Patch\n+hi\n*** End Patch"}
+
+
+def test_a_tool_with_an_invalid_schema_stays_usable_with_any_object_arguments():
+    odd = Tool("odd", "", {"type": "object", "properties": {"x": {"type": "nonsense"}}})
+    check_tools([odd])
+    _, calls = parse_tool_calls(tagged({"name": "odd", "arguments": {"x": 1}}), [odd])
+    assert calls[0].arguments == {"x": 1}
+
+
+def test_a_schema_with_a_ref_nothing_resolves_lets_the_arguments_through():
+    remote = Tool("remote", "", {"$ref": "https://example.invalid/schema.json"})
+    _, calls = parse_tool_calls(tagged({"name": "remote", "arguments": {"a": 1}}), [remote])
+    assert calls[0].arguments == {"a": 1}

@@ -35,6 +35,7 @@ from .images import router as images_router
 from .internal import internal
 from .live import live
 from .paths import V1Alias, not_found_message
+from .responses_api import router as responses_router
 from .streaming import StreamTiming
 from .v1 import public, v1
 
@@ -92,6 +93,7 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
     app.include_router(v1)
     app.include_router(anthropic)
     app.include_router(images_router)
+    app.include_router(responses_router)
     app.include_router(public)
     app.include_router(internal)
     app.include_router(console_pages)

@@ -1,7 +1,8 @@
 """The `n` choices of one chat completion: arena answers run in parallel, cut as the request asks.
 
-Each choice is one arena request (`ChatService.events`). Its events become `Piece`s:
-content and reasoning deltas, then one finish. The request's `stop` strings and its
+Each choice is one arena request (`ChatService.events`, wrapped by
+`ToolSetup.with_tool_calls` when the request has tools). Its events become `Piece`s:
+content and reasoning deltas, a `tool_calls` delta, then one finish. The request's `stop` strings and its
 `max_tokens` / `max_completion_tokens` end a choice early (finish_reason `stop` /
 `length`); closing its event generator then aborts the in-page fetch.
 
@@ -20,11 +21,14 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from browser.stream import Event, Finish, ImageResult, ReasoningDelta, TextDelta
+from browser.stream import Finish, ImageResult, ReasoningDelta, TextDelta
 
 from ..errors import BridgeError
 from ..stops import StopMatcher
+from ..tool_use import ToolCalls, ToolEvent
+from ..tools import ToolCall
 from .openai_format import CHARS_PER_TOKEN, CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown, usage
+from .tool_calls import openai_tool_calls
 
 log = logging.getLogger(__name__)
 TIMEOUT: Final = "timeout"
@@ -40,10 +44,10 @@ class Cut:
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """One step of choice `index`: a delta ({"content"} or {"reasoning_content"}) or its finish."""
+    """One step of choice `index`: a delta ({"content"}, {"reasoning_content"} or {"tool_calls"}) or its finish."""
 
     index: int
-    delta: dict[str, str] | None = None
+    delta: dict[str, Any] | None = None
     finish: str | None = None
 
 
@@ -51,6 +55,7 @@ class Piece:
 class _Tally:
     content: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
     finish: str = "stop"
     reported: dict[str, int] | None = None
     cut: bool = False
@@ -74,7 +79,7 @@ class _Ended:
 class Choices:
     """`sources[i]` is the arena answer for choice i; run all at once, pieces in arrival order."""
 
-    def __init__(self, sources: Sequence[AsyncGenerator[Event, None]], cut: Cut, prompt_text: str) -> None:
+    def __init__(self, sources: Sequence[AsyncGenerator[ToolEvent, None]], cut: Cut, prompt_text: str) -> None:
         self.sources = list(sources)
         self.cut = cut
         self.prompt_text = prompt_text
@@ -103,6 +108,10 @@ class Choices:
         tally = self.tallies[index]
         return "".join(tally.content), "".join(tally.reasoning), tally.finish
 
+    def calls(self, index: int) -> list[ToolCall]:
+        """The tool calls choice `index` made (bridge.tool_use), in order."""
+        return list(self.tallies[index].calls)
+
     def usage(self) -> dict[str, int]:
         """Token counts: the arena's where it sent them, else estimated (`estimate_tokens`).
 
@@ -111,7 +120,8 @@ class Choices:
         reported = [t.counts() for t in self.tallies]
         prompt = next((r["prompt_tokens"] for r in reported if r and r["prompt_tokens"]), None)
         completion = sum(
-            r["completion_tokens"] if r else estimate_tokens("".join(t.content)) for r, t in zip(reported, self.tallies)
+            r["completion_tokens"] if r else estimate_tokens("".join(t.content) + _calls_text(t.calls))
+            for r, t in zip(reported, self.tallies)
         )
         return usage(prompt if prompt is not None else estimate_tokens(self.prompt_text), completion)
 
@@ -148,6 +158,10 @@ class Choices:
                     tally.reasoning.append(event.text)
                     yield Piece(index, {"reasoning_content": event.text})
                     continue
+                if isinstance(event, ToolCalls):
+                    tally.calls.extend(event.calls)
+                    yield Piece(index, {"tool_calls": openai_tool_calls(event.calls, indexed=True)})
+                    continue
                 text = _content(event)
                 if text is None:
                     continue
@@ -173,7 +187,11 @@ class Choices:
         yield Piece(index, finish=tally.finish)
 
 
-def _content(event: Event) -> str | None:
+def _calls_text(calls: Sequence[ToolCall]) -> str:
+    return "".join(call.name + call.arguments_json() for call in calls)
+
+
+def _content(event: ToolEvent) -> str | None:
     if isinstance(event, TextDelta):
         return event.text
     if isinstance(event, ImageResult):

@@ -1,13 +1,15 @@
 """OpenAI chat messages -> the arena's messages (text plus attachments).
 
 Roles: `developer` is treated as `system`; `tool`/`function` results are sent
-as user text. Content parts: `text` (and an assistant's `refusal`) are joined
-with blank lines, as the seed did; `image_url` (a data: URL of any file type, or
-an http(s) URL), `input_audio` (base64 + format) and `file` (`file_data` +
-`filename`) each become one `experimental_attachments` entry
-`{name, contentType, url}`. A user message left without text is sent as " ".
-A message's `name` (SillyTavern's `example_user`, a character's name) becomes a speaker
-label in front of its text: `<name>: <text>`.
+as user text, each in a `<tool_result name call_id>` block, and an assistant's
+`tool_calls` follow its text as `<tool_call>` blocks (bridge.tools renders both).
+Content parts: `text` (and an assistant's `refusal`) are joined with blank
+lines, as the seed did; `image_url` (a data: URL of any file type, or an http(s)
+URL), `input_audio` (base64 + format) and `file` (`file_data` + `filename`) each
+become one `experimental_attachments` entry `{name, contentType, url}`. A user
+message left without text is sent as " ". A message's `name` (SillyTavern's
+`example_user`, a character's name) becomes a speaker label in front of its
+text: `<name>: <text>`; a tool result's `name` is the tool's instead.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from browser.arena import ArenaMessage
 
 from ..chat import EMPTY_USER_TEXT
 from ..errors import InvalidRequest, RequestTooLarge
+from ..tools import render_tool_call, render_tool_result
 from .schemas import ChatMessage
+from .tool_calls import call_names, calls_of
 
 ROLE_MAP = {"developer": "system", "tool": "user", "function": "user"}
 DATA_URL_RE = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?((?:;[\w-]+=[^;,]*)*)(;base64)?,(.*)$", re.DOTALL)
@@ -36,12 +40,17 @@ TEXT_JOINER = "\n\n"
 JSON_INSTRUCTION = "Answer with one valid JSON object and nothing else: no other text, no Markdown code fence."
 
 
-def to_arena(messages: Sequence[ChatMessage], *, max_attachment_bytes: int) -> list[ArenaMessage]:
+def to_arena(
+    messages: Sequence[ChatMessage], *, max_attachment_bytes: int, labels: Sequence[str] | None = None
+) -> list[ArenaMessage]:
     """Convert the whole conversation; raises InvalidRequest naming the bad part.
 
     The limit counts the attachments as sent (their base64), as the arena does.
+    `labels[i]` names message i in errors (default `messages[i]`; the Responses API names its input items).
     """
-    converted = [_convert(i, m) for i, m in enumerate(messages)]
+    names = call_names(messages)
+    labels = labels or [f"messages[{i}]" for i in range(len(messages))]
+    converted = [_convert(label, m, names) for label, m in zip(labels, messages)]
     total = sum(encoded_size(a["url"]) for m in converted for a in m.attachments)
     if total > max_attachment_bytes:
         raise RequestTooLarge(
@@ -82,7 +91,7 @@ def encoded_size(url: str) -> int:
     return len(url.partition(",")[2]) if url.startswith("data:") else 0
 
 
-def _convert(index: int, message: ChatMessage) -> ArenaMessage:
+def _convert(label: str, message: ChatMessage, names: dict[str, str]) -> ArenaMessage:
     role = ROLE_MAP.get(message.role, message.role)
     content = message.content
     texts: list[str] = []
@@ -91,15 +100,20 @@ def _convert(index: int, message: ChatMessage) -> ArenaMessage:
         texts.append(content)
     elif isinstance(content, list):
         for part_index, part in enumerate(content):
-            where = f"messages[{index}].content[{part_index}]"
+            where = f"{label}.content[{part_index}]"
             kind = part.get("type")
             if kind in ("text", "refusal"):
                 texts.append(_string(part.get(kind), f"{where}.{kind}"))
             else:
                 attachments.append(_attachment(kind, part, where, len(attachments) + 1))
     text = TEXT_JOINER.join(texts)
-    if message.name and message.name.strip() and text.strip():
+    if message.role in ("tool", "function"):
+        call_id = str((message.model_extra or {}).get("tool_call_id") or "")
+        text = render_tool_result(call_id, text, name=names.get(call_id) or message.name)
+    elif message.name and message.name.strip() and text.strip():
         text = f"{message.name.strip()}: {text}"
+    if message.role == "assistant" and (calls := calls_of(message)):
+        text = TEXT_JOINER.join([text] * bool(text.strip()) + [render_tool_call(call) for call in calls])
     if role == "user" and not text.strip():
         text = EMPTY_USER_TEXT
     return ArenaMessage(role, text, tuple(attachments))

@@ -21,6 +21,7 @@ from ..errors import BridgeError
 from .choices import TIMEOUT, Choices, Piece, as_chunk
 from .disconnect import EventStream, unless_disconnected
 from .openai_format import DONE, Completion, choice, sse
+from .tool_calls import with_tool_calls
 
 log = logging.getLogger(__name__)
 KEEPALIVE = b": keep-alive\n\n"
@@ -86,4 +87,6 @@ async def collect(completion: Completion, choices: Choices) -> dict[str, Any]:
     finally:
         await choices.aclose()
     answers = [choices.text(i) for i in range(len(choices.sources))]
-    return completion.completion([choice(i, *answer) for i, answer in enumerate(answers)], choices.usage())
+    return completion.completion(
+        [with_tool_calls(choice(i, *answer), choices.calls(i)) for i, answer in enumerate(answers)], choices.usage()
+    )

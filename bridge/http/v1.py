@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from ..activity import RequestLog
 from ..chat import ChatRequest, ChatService
 from ..errors import BridgeError, InvalidRequest, ModelNotFound
 from ..models import Model
+from ..tool_use import ToolEvent
 from .choices import Choices, Cut
 from .console import NEEDS_A_PERSON, console_url
 from .console_accounts import serving_account
@@ -21,6 +23,7 @@ from .messages import format_instruction, to_arena
 from .openai_format import Completion
 from .schemas import ChatCompletionRequest, ChatMessage
 from .streaming import collect, open_stream
+from .tool_calls import chat_tool_setup
 
 MAX_CHOICES = 4
 v1 = APIRouter(prefix="/v1")
@@ -56,22 +59,28 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     chat: ChatService = request.app.state.chat
     settings = request.app.state.config.current()
     requests: RequestLog = request.app.state.request_log
-    logged_prompt = _last_user_text(body.messages) if settings.console_log_content else None
+    logged_prompt = last_user_text(body.messages) if settings.console_log_content else None
     record = requests.start(
         "chat.completions", body.model, account=serving_account(request.app), stream=body.stream, prompt=logged_prompt
     )
     try:
         count = choice_count(body.n)
+        tools = chat_tool_setup(body.model_extra or {})
         messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
     except BridgeError as exc:
         requests.finish(record, exc.status, exc.code)
         raise
     if (instruction := format_instruction(body.response_format)) is not None:
         messages.insert(0, instruction)
+    if tools is not None:
+        messages = tools.instruct(messages)
     prompt = "".join(m.content if isinstance(m.content, str) else "" for m in body.messages)
     cut = Cut(body.stop_strings(), body.token_limit())
-    sources = [chat.events(ChatRequest(body.model, messages), settings) for _ in range(count)]
-    sources[0] = requests.track(sources[0], record)  # one record per request: its first choice
+    answers = [chat.events(ChatRequest(body.model, messages), settings) for _ in range(count)]
+    answers[0] = requests.track(answers[0], record)  # one record per request: its first choice
+    sources: list[AsyncGenerator[ToolEvent, None]] = (
+        [tools.with_tool_calls(answer) for answer in answers] if tools is not None else list(answers)
+    )
     choices = Choices(sources, cut, prompt)
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -92,7 +101,7 @@ def choice_count(n: int | None) -> int:
     return count
 
 
-def _last_user_text(messages: list[ChatMessage]) -> str:
+def last_user_text(messages: list[ChatMessage]) -> str:
     """The text of the last user message (for the console, when console_log_content is on)."""
     for message in reversed(messages):
         if message.role == "user":
