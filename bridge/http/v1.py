@@ -53,18 +53,26 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
 
 @public.get("/health", response_model=None)
 async def health(request: Request) -> JSONResponse:
-    page = request.app.state.page
+    """200 while at least one account is ready; else 503 with the first account's reason.
+
+    `accounts` lists each account (profile) with its state and cooldown (bridge.accounts).
+    """
+    accounts = request.app.state.accounts
     limiter = request.app.state.chat.limiter
-    state = page.state
-    if state == READY:
-        state = await page.assess()
+    for account in accounts.accounts:
+        if account.page.state == READY:
+            await account.page.assess()
+    ready = accounts.ready()
+    shown = ready[0] if ready else accounts.first
+    state = shown.state
     body = {
-        "status": "ok" if state == READY else state,
-        "reason": None if state == READY else state,
-        "detail": page.detail,
-        "arena_url": page.url,
+        "status": "ok" if ready else state,
+        "reason": None if ready else state,
+        "detail": shown.describe()["detail"],
+        "arena_url": shown.page.url,
         "models": len(request.app.state.models.all()),
         "protocol": request.app.state.config.current().protocol,
         "requests": {"active": limiter.active, "waiting": limiter.waiting},
+        "accounts": accounts.describe(),
     }
-    return JSONResponse(body, status_code=200 if state == READY else 503)
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,0 +1,150 @@
+"""Accounts in-process: pacing, cooldowns and their file, with the real app around ScriptedPages.
+
+The browser is not the point here; tests/test_accounts_e2e.py runs the same rules through a real
+bridge process, Chromium and the fake arena's penalty mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from browser import LaunchOptions
+from browser.errors import ArenaFailure, FailureKind
+from tests.scripted_page import ScriptedPage, in_process_app, says
+
+MODELS = {"gpt-4o": "0199f060-b306-7e1f-aeae-0ebb4e3f1122"}
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=30)
+
+
+class TimedPage(ScriptedPage):
+    """A scripted page that notes when each request left it (time.monotonic())."""
+
+    def __init__(self, profile: str = "/nonexistent", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.options = LaunchOptions(profile_dir=Path(profile))
+        self.sent: list[float] = []
+
+    async def stream(self, request, *, timeout):
+        self.sent.append(time.monotonic())
+        async for event in super().stream(request, timeout=timeout):
+            yield event
+
+
+def rate_limited_once(seconds: float | None, kind: FailureKind = FailureKind.RATE_LIMITED):
+    calls = []
+
+    def answer(request):
+        calls.append(request)
+        if len(calls) == 1:
+            status = 429 if kind is FailureKind.RATE_LIMITED else 403
+            return ArenaFailure(kind, "Too many requests, please try again later.", status=status, retry_after=seconds)
+        return says("fine")(request)
+
+    return answer
+
+
+@pytest.mark.anyio
+async def test_requests_of_one_account_leave_at_least_pace_seconds_apart(tmp_path):
+    page = TimedPage()
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", pace_seconds=0.6)
+    async with client(app) as http:
+        answers = await asyncio.gather(*(http.post("/v1/chat/completions", json=CHAT) for _ in range(3)))
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    gaps = [b - a for a, b in zip(page.sent, page.sent[1:])]
+    assert len(gaps) == 2 and min(gaps) >= 0.55
+
+
+@pytest.mark.anyio
+async def test_a_request_that_would_wait_past_the_bound_is_503_no_account_ready_with_retry_after(tmp_path):
+    page = TimedPage()
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", pace_seconds=100, stream_response_timeout_seconds=5)
+    async with client(app) as http:
+        first = await http.post("/v1/chat/completions", json=CHAT)
+        started = time.monotonic()
+        second = await http.post("/v1/chat/completions", json=CHAT)
+    assert first.status_code == 200
+    assert second.status_code == 503 and time.monotonic() - started < 2
+    assert second.json()["error"]["code"] == "no_account_ready"
+    assert 90 <= int(second.headers["retry-after"]) <= 100
+    assert len(page.sent) == 1
+
+
+@pytest.mark.anyio
+async def test_an_arena_retry_after_cools_the_account_and_nothing_is_sent_until_it_ends(tmp_path):
+    page = TimedPage(answer=rate_limited_once(1.5))
+    app = in_process_app(tmp_path, page, MODELS, protocol="create")
+    async with client(app) as http:
+        flagged = await http.post("/v1/chat/completions", json=CHAT)
+        cooling = await http.post("/v1/chat/completions", json=CHAT)
+        health = await http.get("/health")
+        assert len(page.sent) == 1
+        await asyncio.sleep(1.6)
+        resumed = await http.post("/v1/chat/completions", json=CHAT)
+    assert flagged.status_code == 429
+    assert cooling.status_code == 503 and cooling.json()["error"]["code"] == "account_cooling_down"
+    assert 1 <= int(cooling.headers["retry-after"]) <= 2
+    assert health.status_code == 503 and health.json()["reason"] == "account_cooling_down"
+    assert health.json()["accounts"][0]["state"] == "account_cooling_down"
+    assert resumed.status_code == 200 and len(page.sent) == 2
+
+
+@pytest.mark.anyio
+async def test_a_recaptcha_verdict_without_retry_after_cools_the_account_for_cooldown_seconds(tmp_path):
+    page = TimedPage(answer=lambda _r: ArenaFailure(FailureKind.RECAPTCHA, "recaptcha validation failed", status=403))
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", cooldown_seconds=600)
+    async with client(app) as http:
+        await http.post("/v1/chat/completions", json=CHAT)
+        sent = len(page.sent)
+        cooling = await http.post("/v1/chat/completions", json=CHAT)
+    assert cooling.status_code == 503 and cooling.json()["error"]["code"] == "account_cooling_down"
+    assert 590 <= int(cooling.headers["retry-after"]) <= 600
+    assert len(page.sent) == sent
+
+
+@pytest.mark.anyio
+async def test_the_cooldown_is_written_beside_the_config_and_read_by_the_next_app(tmp_path):
+    app = in_process_app(tmp_path, TimedPage(answer=rate_limited_once(300)), MODELS, protocol="create")
+    async with client(app) as http:
+        await http.post("/v1/chat/completions", json=CHAT)
+    saved = json.loads((tmp_path / "accounts_state.json").read_text())
+    assert list(saved["accounts"]) == ["/nonexistent"]
+    page = TimedPage()
+    again = in_process_app(tmp_path, page, MODELS, protocol="create")
+    async with client(again) as http:
+        response = await http.post("/v1/chat/completions", json=CHAT)
+        health = (await http.get("/health")).json()
+    assert response.status_code == 503 and response.json()["error"]["code"] == "account_cooling_down"
+    assert page.sent == []
+    assert 290 <= health["accounts"][0]["cooldown_seconds_left"] <= 300
+
+
+@pytest.mark.anyio
+async def test_health_lists_the_account_with_its_state(tmp_path):
+    app = in_process_app(tmp_path, TimedPage(), MODELS, protocol="create")
+    async with client(app) as http:
+        body = (await http.get("/health")).json()
+    assert body["accounts"] == [
+        {
+            "name": "profile",
+            "state": "ready",
+            "detail": "scripted page",
+            "cooldown_seconds_left": 0,
+            "next_turn_seconds": 0,
+            "requests": 0,
+        }
+    ]
