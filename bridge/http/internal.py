@@ -2,6 +2,7 @@
 
     POST /internal/capture         {"timeout": s} -> {"session_id", "message_id"}, 408 on timeout
     POST /internal/models/refresh  -> {"models": <count>, "added": [names]}
+    POST /internal/doctor          -> {"page": browser.facts.PageFacts, "accounts": [...as /health]}
 
 For the CLI only: loopback clients that did not come through a proxy, and the API key
 when one is set (checked by bridge.http.guards before the body is read). The server reports what it captured; the CLI writes the files.
@@ -14,6 +15,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+
+from browser.facts import page_facts
 
 from ..errors import BridgeError, CaptureTimeout, NotLoopback, browser_errors
 from ..model_list import ModelFileError
@@ -71,3 +74,11 @@ async def refresh_models(request: Request) -> dict[str, Any]:
     except ModelFileError as exc:
         raise BridgeError(str(exc), code="invalid_models_file") from exc
     return {"models": result.models, "added": result.added}
+
+
+@internal.post("/doctor")
+async def doctor(request: Request) -> dict[str, Any]:
+    """The facts `lmarena-bridge doctor` checks, from the first ready account's page."""
+    accounts = request.app.state.accounts
+    facts = await page_facts(accounts.first_ready().page)
+    return {"page": facts.to_json(), "accounts": accounts.describe()}

@@ -120,7 +120,9 @@ class ArenaApp:
         if login is not None:
             raw_headers.append(_set_cookie(AUTH_COOKIE, login))
         html = page_html(arena.models, logged_in=logged_in or login is not None)
-        body = with_recaptcha(html, arena.recaptcha.site_key).encode("utf-8")
+        if arena.serve_site_key:
+            html = with_recaptcha(html, arena.recaptcha.site_key)
+        body = html.encode("utf-8")
         await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 

@@ -100,6 +100,8 @@ class FakeArena:
         #: its own (a fresh auth token); visitors after them stay logged out
         self.distinct_logins = 0
         self._accounts: list[str] = []
+        #: False: the page loads no reCAPTCHA script, so no site key can be found (a site change)
+        self.serve_site_key = True
         self.page_loads = 0
         self.disconnects = 0
         self.ca_cert_path: str | None = None
@@ -252,6 +254,7 @@ class FakeArena:
             self.penalty = None
             self.distinct_logins = 0
             self._accounts.clear()
+            self.serve_site_key = True
         self.recaptcha.reset()
 
     @property
