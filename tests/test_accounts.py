@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bridge.config import ConfigSource, ConfigStore
+from bridge.http import create_app
 from browser import LaunchOptions
 from browser.errors import ArenaFailure, FailureKind
 from tests.scripted_page import ScriptedPage, in_process_app, says
@@ -148,3 +150,40 @@ async def test_health_lists_the_account_with_its_state(tmp_path):
             "requests": 0,
         }
     ]
+
+
+def two_account_app(folder: Path, pages: list[TimedPage], **config):
+    path = folder / "config.jsonc"
+    settings = {"auto_update_models": False, "protocol": "create", "profiles": ["a", "b"], **config}
+    path.write_text(json.dumps(settings))
+    (folder / "models.json").write_text(json.dumps(MODELS))
+    return create_app(ConfigStore(ConfigSource({"config": str(path)}, env={})), pages=pages)
+
+
+@pytest.mark.anyio
+async def test_two_paced_accounts_serve_twice_the_requests_of_one_in_the_same_time(tmp_path):
+    pages = [TimedPage("/profiles/a"), TimedPage("/profiles/b")]
+    app = two_account_app(tmp_path, pages, pace_seconds=0.5)
+    started = time.monotonic()
+    async with client(app) as http:
+        answers = await asyncio.gather(*(http.post("/v1/chat/completions", json=CHAT) for _ in range(6)))
+    elapsed = time.monotonic() - started
+    assert [a.status_code for a in answers] == [200] * 6
+    assert [len(p.sent) for p in pages] == [3, 3]
+    assert 0.9 <= elapsed < 2.0  # one account alone needs 2.5 s for six: 0, 0.5, ..., 2.5
+    for page in pages:
+        assert min(b - a for a, b in zip(page.sent, page.sent[1:])) >= 0.45
+
+
+@pytest.mark.anyio
+async def test_a_cooling_account_is_skipped_while_the_other_serves(tmp_path):
+    flagged = TimedPage("/profiles/a", answer=rate_limited_once(300))
+    other = TimedPage("/profiles/b")
+    app = two_account_app(tmp_path, [flagged, other], pace_seconds=0)
+    async with client(app) as http:
+        answers = [await http.post("/v1/chat/completions", json=CHAT) for _ in range(5)]
+        health = await http.get("/health")
+    assert answers[0].status_code == 429 and [a.status_code for a in answers[1:]] == [200] * 4
+    assert (len(flagged.sent), len(other.sent)) == (1, 4)
+    assert health.status_code == 200
+    assert [a["state"] for a in health.json()["accounts"]] == ["account_cooling_down", "ready"]

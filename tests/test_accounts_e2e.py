@@ -74,3 +74,34 @@ def test_the_cooldown_survives_a_kill_9_and_restart(make_bridge, arena):
     response = chat(bridge)
     assert response.status_code == 503 and response.json()["error"]["code"] == "account_cooling_down"
     assert api_requests(arena) == sent
+
+
+def wait_for_accounts(bridge, states: set[str], timeout: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        health = httpx.get(f"{bridge.url}/health", timeout=10)
+        if {a["state"] for a in health.json()["accounts"]} == states or time.monotonic() > deadline:
+            return health
+        time.sleep(0.2)
+
+
+def test_two_profiles_logged_in_as_two_accounts_share_twenty_requests(make_bridge, arena):
+    arena.distinct_logins = 2
+    bridge = make_bridge(profiles=["one", "two"], wait_healthy=False)
+    health = wait_for_accounts(bridge, {"ready"})
+    assert health.status_code == 200 and [a["name"] for a in health.json()["accounts"]] == ["one", "two"]
+    assert [chat(bridge).status_code for _ in range(20)] == [200] * 20
+    tokens = [arena.account_of(r) for r in arena.requests if r.path.startswith("/nextjs-api/stream/")]
+    assert sorted(set(tokens)) == sorted(arena.accounts) and len(arena.accounts) == 2
+    assert sorted(tokens.count(t) for t in arena.accounts) == [10, 10]
+
+
+def test_with_one_account_logged_out_all_traffic_goes_to_the_other_and_health_is_200(make_bridge, arena):
+    arena.distinct_logins = 1
+    bridge = make_bridge(profiles=["one", "two"], wait_healthy=False)
+    health = wait_for_accounts(bridge, {"ready", "logged_out"})
+    assert health.status_code == 200
+    assert sorted(a["state"] for a in health.json()["accounts"]) == ["logged_out", "ready"]
+    assert [chat(bridge).status_code for _ in range(6)] == [200] * 6
+    tokens = {arena.account_of(r) for r in arena.requests if r.path.startswith("/nextjs-api/stream/")}
+    assert tokens == set(arena.accounts)

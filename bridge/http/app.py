@@ -72,7 +72,7 @@ def create_app(
     limiter = Limiter(settings.max_concurrent_requests, settings.max_queued_requests)
     app.state.chat = ChatService(page, app.state.models, app.state.router, limiter, accounts=accounts)
     app.state.images = ImageService(app.state.chat, page, app.state.models)
-    app.state.model_updater = ModelUpdater(page)
+    app.state.model_updater = ModelUpdater(page, choose=lambda: accounts.first_ready().page)
     app.include_router(v1)
     app.include_router(images_router)
     app.include_router(public)

@@ -54,7 +54,7 @@ async def capture(request: Request, body: CaptureRequest | None = None) -> dict[
     """Arm capture in the server's page; answer once the user clicks Retry there."""
     timeout = body.timeout if body is not None else DEFAULT_CAPTURE_TIMEOUT
     with browser_errors():
-        ids = await unless_disconnected(request, request.app.state.page.capture_retry(timeout))
+        ids = await unless_disconnected(request, request.app.state.accounts.first_ready().page.capture_retry(timeout))
     if ids is None:
         raise CaptureTimeout(
             f"no Retry was clicked in the bridge's arena page within {timeout:g} s; run `lmarena-bridge capture` "
