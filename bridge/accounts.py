@@ -83,6 +83,13 @@ class CooldownStore:
         self._entries[key] = {"cooling_until": round(until, 3), "reason": reason}
         self._save()
 
+    def clear(self) -> list[str]:
+        """End every cooldown now (a person checked the account); the keys that were cooling."""
+        ended = [k for k in self._entries if self.left(k) > 0]
+        self._entries.clear()
+        self._save()
+        return ended
+
     def _save(self) -> None:
         if self.path is None:
             return

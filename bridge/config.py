@@ -90,6 +90,7 @@ class Settings(BaseModel):
     profiles: list[str] = Field(default_factory=list)
     pace_seconds: float = Field(DEFAULT_PACE_SECONDS, ge=0)
     cooldown_seconds: float = Field(DEFAULT_COOLDOWN_SECONDS, gt=0)
+    idle_activity: bool = False
 
     config_path: Path = Field(default=Path(DEFAULT_CONFIG_NAME), exclude=True)
 
@@ -233,6 +234,7 @@ class ConfigStore:
         "arena_url",
         "profile_dir",
         "profiles",
+        "idle_activity",
         "headless",
         "browser_executable",
         "browser_args",

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from browser import ArenaPage
+from browser.idle import IdleActivity
 
 from ..accounts import AccountPool
 from ..chat import ChatService
@@ -49,6 +50,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         starting = [asyncio.create_task(p.start_until_up(), name="browser-start") for p in pages]
+        idle = [IdleActivity(p) for p in pages] if settings.idle_activity else []
+        for activity in idle:
+            activity.start()
         log.info("arena protocol: %s", describe_protocol(settings.protocol))
         update_check = start_update_check(settings)
         app.state.model_updater.start(settings)
@@ -59,6 +63,8 @@ def create_app(
                 task.cancel()
             await asyncio.wait(starting)
             app.state.model_updater.stop()
+            for activity in idle:
+                await activity.stop()
             if update_check is not None:
                 update_check.cancel()
             await asyncio.gather(*(p.close() for p in pages))

@@ -3,6 +3,7 @@
     POST /internal/capture         {"timeout": s} -> {"session_id", "message_id"}, 408 on timeout
     POST /internal/models/refresh  -> {"models": <count>, "added": [names]}
     POST /internal/doctor          -> {"page": browser.facts.PageFacts, "accounts": [...as /health]}
+    POST /internal/accounts/resume -> {"resumed": [profile paths]}: end every cooldown now
 
 For the CLI only: loopback clients that did not come through a proxy, and the API key
 when one is set (checked by bridge.http.guards before the body is read). The server reports what it captured; the CLI writes the files.
@@ -82,3 +83,9 @@ async def doctor(request: Request) -> dict[str, Any]:
     accounts = request.app.state.accounts
     facts = await page_facts(accounts.first_ready().page)
     return {"page": facts.to_json(), "accounts": accounts.describe()}
+
+
+@internal.post("/accounts/resume")
+async def resume_accounts(request: Request) -> dict[str, Any]:
+    """End every account's cooldown now: for a person who checked the account in its page."""
+    return {"resumed": request.app.state.accounts.first.store.clear()}
