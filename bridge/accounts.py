@@ -171,7 +171,13 @@ class AccountPool:
         account, wait = self._reserve(settings)
         if wait > 0:
             log.debug("account %s: waiting %.1f s for its turn (pace_seconds)", account.name, wait)
-            await asyncio.sleep(wait)
+            reserved = account.next_turn
+            try:
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:  # the client left: give the turn back if it was the last one
+                if account.next_turn == reserved:
+                    account.next_turn -= settings.pace_seconds
+                raise
         if account.cooldown_left > 0:
             raise self._cooling([account])
         account.requests += 1

@@ -187,3 +187,20 @@ async def test_a_cooling_account_is_skipped_while_the_other_serves(tmp_path):
     assert (len(flagged.sent), len(other.sent)) == (1, 4)
     assert health.status_code == 200
     assert [a["state"] for a in health.json()["accounts"]] == ["account_cooling_down", "ready"]
+
+
+@pytest.mark.anyio
+async def test_a_client_that_leaves_while_waiting_gives_its_turn_back(tmp_path):
+    page = TimedPage()
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", pace_seconds=0.8)
+    async with client(app) as http:
+        await http.post("/v1/chat/completions", json=CHAT)
+        waiting = asyncio.create_task(http.post("/v1/chat/completions", json=CHAT))
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        await asyncio.sleep(0.7)
+        started = time.monotonic()
+        await http.post("/v1/chat/completions", json=CHAT)
+    assert time.monotonic() - started < 0.3
+    assert len(page.sent) == 2
