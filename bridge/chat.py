@@ -135,7 +135,7 @@ class ChatService:
         request = self.build(chat, settings)
         async with (
             self.limiter.slot(wait=settings.stream_response_timeout_seconds),
-            self.accounts.turn(settings) as account,  # type: ignore[union-attr]
+            self.accounts.turn(settings) as account,
         ):
             for attempt in range(1, TOKEN_ATTEMPTS + 1):
                 started = False
