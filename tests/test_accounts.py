@@ -17,7 +17,9 @@ import pytest
 from bridge.config import ConfigSource, ConfigStore
 from bridge.http import create_app
 from browser import LaunchOptions
+from browser.driver import LOGGED_OUT
 from browser.errors import ArenaFailure, FailureKind
+from browser.stream import Finish, ImageResult
 from tests.scripted_page import ScriptedPage, in_process_app, says
 
 MODELS = {"gpt-4o": "0199f060-b306-7e1f-aeae-0ebb4e3f1122"}
@@ -204,3 +206,26 @@ async def test_a_client_that_leaves_while_waiting_gives_its_turn_back(tmp_path):
         await http.post("/v1/chat/completions", json=CHAT)
     assert time.monotonic() - started < 0.3
     assert len(page.sent) == 2
+
+
+@pytest.mark.anyio
+async def test_the_images_of_one_request_are_spread_over_the_accounts(tmp_path):
+    draws = lambda _r: [ImageResult("https://images.test/cat.png"), Finish("stop")]  # noqa: E731
+    pages = [TimedPage("/profiles/a", answer=draws), TimedPage("/profiles/b", answer=draws)]
+    app = two_account_app(tmp_path, pages, pace_seconds=0)
+    (tmp_path / "models.json").write_text(json.dumps({"dall-e-3": "0199f060-0000-7000-8000-000000000003:image"}))
+    async with client(app) as http:
+        response = await http.post("/v1/images/generations", json={"prompt": "a cat", "model": "dall-e-3", "n": 4})
+    assert response.status_code == 200 and len(response.json()["data"]) == 4
+    assert [len(p.sent) for p in pages] == [2, 2]
+
+
+@pytest.mark.anyio
+async def test_the_model_refresh_reads_the_first_ready_account(tmp_path):
+    logged_out = TimedPage("/profiles/a", models=[{"id": "x", "publicName": "from-a"}])
+    logged_out.state = LOGGED_OUT
+    ready = TimedPage("/profiles/b", models=[{"id": "0199f060-0000-7000-8000-00000000000b", "publicName": "from-b"}])
+    app = two_account_app(tmp_path, [logged_out, ready], pace_seconds=0)
+    async with client(app) as http:
+        response = await http.post("/internal/models/refresh")
+    assert response.json() == {"models": 1, "added": ["from-b"]}
