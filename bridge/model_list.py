@@ -130,7 +130,8 @@ class ModelUpdater:
             self._task = None
 
     async def _refresh_when_ready(self, settings: Settings) -> None:
-        await wait_until_usable(self.page, None)
+        while self.page.state not in USABLE_STATES:  # self.page: the first ready account's, re-chosen each look
+            await asyncio.sleep(0.2)
         try:
             await self.refresh(settings, fresh=False)
         except (BrowserError, ModelFileError) as exc:
