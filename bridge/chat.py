@@ -20,6 +20,7 @@ from browser.arena import build_create_request
 from browser.errors import ArenaFailure, BrowserError, FailureKind
 from browser.stream import Event
 
+from .accounts import AccountPool
 from .config import Settings
 from .errors import ModelNotFound, from_browser
 from .limiter import Limiter
@@ -90,12 +91,20 @@ def prepare_messages(messages: list[ArenaMessage], settings: Settings, *, image:
 
 class ChatService:
     def __init__(
-        self, page: ArenaPage, models: ModelRegistry, router: ProtocolRouter, limiter: Limiter | None = None
+        self,
+        page: ArenaPage,
+        models: ModelRegistry,
+        router: ProtocolRouter,
+        limiter: Limiter | None = None,
+        *,
+        accounts: AccountPool | None = None,
     ) -> None:
         self.page = page
         self.models = models
         self.router = router
         self.limiter = limiter or Limiter(max_active=1_000_000, max_waiting=0)
+        # a service built without a page only builds requests (tests of request shaping)
+        self.accounts = accounts if accounts is not None or page is None else AccountPool.of_pages([page], None)
 
     def build(self, chat: ChatRequest, settings: Settings) -> ArenaRequest:
         """The arena request through the protocol the router chooses for the model."""
@@ -120,13 +129,17 @@ class ChatService:
         """The answer's events; BrowserErrors come out as BridgeErrors.
 
         A reCAPTCHA token the arena refuses before the answer starts gets one retry
-        with a freshly built request (new ids; page.js mints a new token).
+        with a freshly built request (new ids; page.js mints a new token). The account
+        sending it is the pool's (accounts.py: pacing, cooldowns, several profiles).
         """
         request = self.build(chat, settings)
-        async with self.limiter.slot(wait=settings.stream_response_timeout_seconds):
+        async with (
+            self.limiter.slot(wait=settings.stream_response_timeout_seconds),
+            self.accounts.turn(settings) as account,
+        ):
             for attempt in range(1, TOKEN_ATTEMPTS + 1):
                 started = False
-                stream = self.page.stream(request, timeout=settings.stream_response_timeout_seconds)
+                stream = account.page.stream(request, timeout=settings.stream_response_timeout_seconds)
                 async with aclosing(stream):
                     try:
                         async for event in stream:

@@ -1,4 +1,4 @@
-"""`lmarena-bridge`: serve the OpenAI API; log in, capture ids, list models, import cookies.
+"""`lmarena-bridge`: serve the OpenAI API; log in, capture ids, list models, import cookies, doctor.
 
 Commands are thin: they read the settings and hand over to one module each.
 Expected failures print one line (`lmarena-bridge: ...`) and exit non-zero.
@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from browser.arena import DEFAULT_ARENA_URL
 
 from .commands.capture import capture
-from .commands.errors import EXPECTED_FAILURES
+from .commands.doctor import config_failed, doctor, report
+from .commands.errors import EXPECTED_FAILURES, CommandError
 from .commands.import_cookies import import_cookies
 from .commands.login import login
 from .commands.models import models_command
 from .commands.serve import serve
-from .config import ConfigSource, ConfigStore, Settings
+from .config import ConfigError, ConfigSource, ConfigStore, Settings
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +97,31 @@ def cmd_import_cookies(args: argparse.Namespace) -> None:
     print(asyncio.run(import_cookies(_settings(args), args.file)))
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    """Check each step from config to answer, one line each, with what to do when one fails.
+
+    Uses the running server's page when one answers at --server, else a browser of its own.
+    Exit status 0 only when every check passes. Example: lmarena-bridge doctor --probe
+    """
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(config_failed(str(_source(args).path), exc).line())
+        raise CommandError("doctor: the config is not readable") from exc
+    checks = asyncio.run(doctor(settings, server=args.server, probe=args.probe))
+    print(report(checks), flush=True)
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise CommandError(f"doctor: {len(failed)} check(s) failed: {', '.join(failed)}")
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "login": cmd_login,
     "capture": cmd_capture,
     "models": cmd_models,
     "import-cookies": cmd_import_cookies,
+    "doctor": cmd_doctor,
 }
 
 
@@ -117,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
         sub.add_argument("--config", help="config.jsonc to use (default ./config.jsonc or $LMARENA_BRIDGE_CONFIG)")
         subs[name] = sub
-    for name in ("serve", "login", "capture", "models", "import-cookies"):
+    for name in ("serve", "login", "capture", "models", "import-cookies", "doctor"):
         subs[name].add_argument("--profile-dir", dest="profile_dir", help="browser profile folder")
         subs[name].add_argument("--arena-url", dest="arena_url", help=f"arena site (default {DEFAULT_ARENA_URL})")
     serve = subs["serve"]
@@ -129,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     capture.add_argument("--target", choices=["A", "B"], type=str.upper, help="battle side of the target model")
     capture.add_argument("--model", help="append the ids to this model's pool in model_endpoint_map.json")
     capture.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the click (default 300)")
-    for name in ("capture", "models"):
+    for name in ("capture", "models", "doctor"):
         subs[name].add_argument("--server", help="a running bridge (default: the configured host and port)")
+    subs["doctor"].add_argument("--probe", action="store_true", help="also send one tiny chat to the arena")
     subs["models"].add_argument("--refresh", action="store_true", help="read the model list from the arena page")
     subs["import-cookies"].add_argument("file", help="cookie export: JSON (extensions) or Netscape cookies.txt")
     return parser

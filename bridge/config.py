@@ -41,6 +41,12 @@ ENV_KEYS = {
 MODELS_FILE = "models.json"
 ENDPOINT_MAP_FILE = "model_endpoint_map.json"
 AVAILABLE_MODELS_FILE = "available_models.json"
+ACCOUNTS_STATE_FILE = "accounts_state.json"
+# protocol.md §2: careful bridges send about one request per 45 s and at most 6 per 15 min per
+# account; one fixed gap that meets both is 900 / 6 = 150 s (24 an hour at the very most).
+DEFAULT_PACE_SECONDS = 150.0
+# protocol.md §2: the arena's retry-after after a verdict is about 1200 s.
+DEFAULT_COOLDOWN_SECONDS = 1200.0
 
 
 class ConfigError(Exception):
@@ -86,6 +92,10 @@ class Settings(BaseModel):
     max_attachment_bytes: int = Field(5 * 1024 * 1024, ge=0)
     cors_allow_origins: list[str] = Field(default_factory=list)
     console_log_content: bool = False
+    profiles: list[str] = Field(default_factory=list)
+    pace_seconds: float = Field(DEFAULT_PACE_SECONDS, ge=0)
+    cooldown_seconds: float = Field(DEFAULT_COOLDOWN_SECONDS, gt=0)
+    idle_activity: bool = False
 
     config_path: Path = Field(default=Path(DEFAULT_CONFIG_NAME), exclude=True)
 
@@ -108,6 +118,16 @@ class Settings(BaseModel):
     @property
     def profile_path(self) -> Path:
         return (self.data_dir / os.path.expanduser(self.profile_dir)).resolve()
+
+    @property
+    def profile_paths(self) -> list[Path]:
+        """One profile folder per arena account: `profiles`, else the one `profile_dir`."""
+        names = self.profiles or [self.profile_dir]
+        return [(self.data_dir / os.path.expanduser(name)).resolve() for name in names]
+
+    @property
+    def accounts_state_path(self) -> Path:
+        return self.data_dir / ACCOUNTS_STATE_FILE
 
     @property
     def models_path(self) -> Path:
@@ -179,10 +199,10 @@ def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] |
     return ConfigSource(dict(cli or {}), dict(os.environ if env is None else env)).load()
 
 
-def launch_options(settings: Settings) -> LaunchOptions:
-    """How to launch the browser, from the settings."""
+def launch_options(settings: Settings, profile: Path | None = None) -> LaunchOptions:
+    """How to launch the browser, from the settings (on `profile`, else `profile_dir`)."""
     return LaunchOptions(
-        profile_dir=settings.profile_path,
+        profile_dir=profile or settings.profile_path,
         browser_mode=settings.browser_mode,
         headless=settings.headless,
         executable=settings.browser_executable or None,
@@ -219,6 +239,8 @@ class ConfigStore:
         "port",
         "arena_url",
         "profile_dir",
+        "profiles",
+        "idle_activity",
         "headless",
         "browser_mode",
         "browser_executable",

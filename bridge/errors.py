@@ -12,7 +12,8 @@
     ├── RateLimited              429 rate_limit_error      arena_rate_limited, queue_full
     ├── UpstreamError            502 upstream_error        arena_error
     ├── ServiceUnavailable       503 service_unavailable   browser_starting, cloudflare_challenge,
-    │                                                      browser_crashed, logged_out
+    │                                                      browser_crashed, logged_out,
+    │                                                      account_cooling_down, no_account_ready
     ├── ArenaTimeout             504 timeout_error         arena_timeout
     └── ClientGone               499 client_closed         client_closed_request (nobody reads it)
 

@@ -126,7 +126,8 @@ class ImageService:
                 except (binascii.Error, ValueError) as exc:
                     raise UpstreamError("the arena sent an image data: URL that is not valid base64") from exc
         with browser_errors():
-            data = await self.page.download(url, timeout=settings.stream_response_timeout_seconds)
+            page = self.chat.accounts.first_ready().page if self.chat.accounts is not None else self.page
+            data = await page.download(url, timeout=settings.stream_response_timeout_seconds)
         return base64.b64encode(data).decode("ascii")
 
 

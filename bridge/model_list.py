@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +90,15 @@ async def wait_until_usable(page: ArenaPage, timeout: float | None) -> bool:
 class ModelUpdater:
     """Refreshes the model files from the server's page, one refresh at a time."""
 
-    def __init__(self, page: ArenaPage) -> None:
-        self.page = page
+    def __init__(self, page: ArenaPage, choose: Callable[[], ArenaPage] | None = None) -> None:
+        self._page = page
+        self._choose = choose  # several accounts: the page to read (the first ready one)
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def page(self) -> ArenaPage:
+        return self._choose() if self._choose is not None else self._page
 
     async def refresh(self, settings: Settings, *, fresh: bool = True) -> RefreshResult:
         """Read the page's model list and update the files; BrowserError or ModelFileError if not.
@@ -125,7 +130,8 @@ class ModelUpdater:
             self._task = None
 
     async def _refresh_when_ready(self, settings: Settings) -> None:
-        await wait_until_usable(self.page, None)
+        while self.page.state not in USABLE_STATES:  # self.page: the first ready account's, re-chosen each look
+            await asyncio.sleep(0.2)
         try:
             await self.refresh(settings, fresh=False)
         except (BrowserError, ModelFileError) as exc:

@@ -75,6 +75,7 @@ class BridgeProcess:
             "ignore_https_errors": True,
             "auto_update_models": False,
             "stream_response_timeout_seconds": 30,
+            "pace_seconds": 0,  # the suite sends many requests quickly; pacing has its own tests
             **config,
         }
         self.models = models

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from browser.arena import is_image_model
@@ -65,6 +66,10 @@ def bridge(shared_bridge: BridgeProcess, arena: FakeArena) -> BridgeProcess:
     """The shared bridge; a test that edits its config gets it restored."""
     saved = dict(shared_bridge.config)
     yield shared_bridge
+    # an arena 429 / 403 reCAPTCHA a test provoked must not leave the shared account cooling down
+    key = shared_bridge.config.get("api_key") or ""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    httpx.post(f"{shared_bridge.url}/internal/accounts/resume", headers=headers, timeout=10).raise_for_status()
     if shared_bridge.config != saved:
         shared_bridge.config = saved
         shared_bridge.write_config()

@@ -69,6 +69,6 @@ class ScriptedPage(ArenaPage):
 def in_process_app(folder: Path, page: ArenaPage, models: dict[str, str], **config: Any) -> FastAPI:
     """The real app on a config in `folder` (models.json from `models`), around `page`."""
     path = folder / "config.jsonc"
-    path.write_text(json.dumps({"auto_update_models": False, "enable_auto_update": False, **config}))
+    path.write_text(json.dumps({"auto_update_models": False, "enable_auto_update": False, "pace_seconds": 0, **config}))
     (folder / "models.json").write_text(json.dumps(models))
     return create_app(ConfigStore(ConfigSource({"config": str(path)}, env={})), page=page)

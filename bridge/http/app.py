@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -13,10 +13,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from browser import ArenaPage
+from browser.idle import IdleActivity
 
+from ..accounts import AccountPool
 from ..activity import LogBuffer, RequestLog
 from ..chat import ChatService
-from ..config import ConfigStore, launch_options
+from ..config import ConfigStore, Settings, launch_options
 from ..errors import BridgeError, HttpError, InvalidRequest
 from ..images import ImageService
 from ..limiter import Limiter
@@ -42,20 +44,26 @@ from .v1 import public, v1
 log = logging.getLogger(__name__)
 
 
-def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI:
-    """Build the app around the settings in force; the browser starts in the background when the app starts.
+def create_app(
+    config: ConfigStore, *, page: ArenaPage | None = None, pages: Sequence[ArenaPage] | None = None
+) -> FastAPI:
+    """Build the app around the settings in force; the browsers start in the background when the app starts.
 
-    `page` replaces the arena page the settings describe (tests pass a scripted subclass).
+    One arena page per profile (`profiles`, else `profile_dir`); `page` / `pages` replace the
+    pages the settings describe (tests pass scripted subclasses).
     """
     settings = config.current()
-    if page is None:
-        timeout = settings.idle_restart_timeout_seconds
-        idle = timeout if settings.enable_idle_restart and timeout > 0 else None
-        page = ArenaPage(settings.arena_url, launch_options(settings), idle_reload_after=idle)
+    if pages is None:
+        pages = [page] if page is not None else _pages(settings)
+    accounts = AccountPool.of_pages(pages, settings.accounts_state_path, _account_names(settings, len(pages)))
+    page = accounts.first.page
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        starting = asyncio.create_task(page.start_until_up(), name="browser-start")
+        starting = [asyncio.create_task(p.start_until_up(), name="browser-start") for p in pages]
+        idle = [IdleActivity(p) for p in pages] if settings.idle_activity else []
+        for activity in idle:
+            activity.start()
         log.info("arena protocol: %s", describe_protocol(settings.protocol))
         update_check = app.state.update_check = start_update_check(settings)
         app.state.model_updater.start(settings)
@@ -64,24 +72,28 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
             yield
         finally:
             logging.getLogger().removeHandler(app.state.log_buffer)
-            starting.cancel()
-            await asyncio.wait({starting})
+            for task in starting:
+                task.cancel()
+            await asyncio.wait(starting)
             for hub in app.state.live_hubs.values():
                 await hub.close()
             app.state.model_updater.stop()
+            for activity in idle:
+                await activity.stop()
             if update_check is not None:
                 update_check.cancel()
-            await page.close()
+            await asyncio.gather(*(p.close() for p in pages))
 
     app = FastAPI(title="lmarena-bridge", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.config = config
     app.state.page = page
+    app.state.accounts = accounts
     app.state.models = ModelRegistry(settings.models_path, settings.available_models_path)
     app.state.router = ProtocolRouter(settings.endpoint_map_path)
     limiter = Limiter(settings.max_concurrent_requests, settings.max_queued_requests)
-    app.state.chat = ChatService(page, app.state.models, app.state.router, limiter)
+    app.state.chat = ChatService(page, app.state.models, app.state.router, limiter, accounts=accounts)
     app.state.images = ImageService(app.state.chat, page, app.state.models)
-    app.state.model_updater = ModelUpdater(page)
+    app.state.model_updater = ModelUpdater(page, choose=lambda: accounts.first_ready().page)
     app.state.stream_timing = StreamTiming()
     app.state.update_check = None
     app.state.request_log = RequestLog()
@@ -113,6 +125,20 @@ def create_app(config: ConfigStore, *, page: ArenaPage | None = None) -> FastAPI
         allowed=lambda: app.state.config.current().cors_allow_origins,
     )
     return app
+
+
+def _pages(settings: Settings) -> list[ArenaPage]:
+    timeout = settings.idle_restart_timeout_seconds
+    idle = timeout if settings.enable_idle_restart and timeout > 0 else None
+    return [
+        ArenaPage(settings.arena_url, launch_options(settings, profile), idle_reload_after=idle)
+        for profile in settings.profile_paths
+    ]
+
+
+def _account_names(settings: Settings, count: int) -> list[str]:
+    names = settings.profiles or [settings.profile_dir]
+    return names if len(names) == count else [str(i + 1) for i in range(count)]
 
 
 def _render(request: Request, error: BridgeError) -> JSONResponse:

@@ -1,8 +1,7 @@
 """The accounts the console shows: one `AccountView` per arena page.
 
-Today the bridge has one page (`app.state.page`); `accounts(app)` is the one place that
-knows where the pages are, so an accounts registry replaces its body and nothing else.
-A view never carries the profile path, cookies or the key: only what the page may show.
+The pages come from the account pool (`app.state.accounts`, bridge.accounts), one per
+profile. A view never carries the profile path, cookies or the key: only what the page may show.
 """
 
 from __future__ import annotations
@@ -42,8 +41,12 @@ class AccountView:
 
 def accounts(app: Any) -> list[AccountView]:
     """Every account of the bridge, in order."""
-    page: ArenaPage = app.state.page
-    return [AccountView(0, "account 1", page.state, page.detail, None, page)]
+    views = []
+    for index, account in enumerate(app.state.accounts.accounts):
+        facts = account.describe()
+        left = facts["cooldown_seconds_left"]
+        views.append(AccountView(index, f"account {index + 1}", facts["state"], facts["detail"], left or None, account.page))
+    return views
 
 
 def account(app: Any, index: int) -> AccountView:
@@ -55,5 +58,6 @@ def account(app: Any, index: int) -> AccountView:
 
 
 def serving_account(app: Any) -> str:
-    """The label of the account that serves the next request (the one account, for now)."""
-    return accounts(app)[0].label
+    """The label of the account whose turn comes first (the pool picks the one that serves)."""
+    pool = app.state.accounts
+    return f"account {pool.accounts.index(pool.first_ready()) + 1}"

@@ -2,6 +2,8 @@
 
     POST /internal/capture         {"timeout": s} -> {"session_id", "message_id"}, 408 on timeout
     POST /internal/models/refresh  -> {"models": <count>, "added": [names]}
+    POST /internal/doctor          -> {"page": browser.facts.PageFacts, "accounts": [...as /health]}
+    POST /internal/accounts/resume -> {"resumed": [profile paths]}: end every cooldown now
 
 For the CLI only: loopback clients that did not come through a proxy, and the API key
 when one is set (checked by bridge.http.guards before the body is read). The server reports what it captured; the CLI writes the files.
@@ -14,6 +16,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+
+from browser.facts import page_facts
 
 from ..errors import BridgeError, CaptureTimeout, NotLoopback, browser_errors
 from ..model_list import ModelFileError
@@ -51,7 +55,7 @@ async def capture(request: Request, body: CaptureRequest | None = None) -> dict[
     """Arm capture in the server's page; answer once the user clicks Retry there."""
     timeout = body.timeout if body is not None else DEFAULT_CAPTURE_TIMEOUT
     with browser_errors():
-        ids = await unless_disconnected(request, request.app.state.page.capture_retry(timeout))
+        ids = await unless_disconnected(request, request.app.state.accounts.first_ready().page.capture_retry(timeout))
     if ids is None:
         raise CaptureTimeout(
             f"no Retry was clicked in the bridge's arena page within {timeout:g} s; run `lmarena-bridge capture` "
@@ -71,3 +75,17 @@ async def refresh_models(request: Request) -> dict[str, Any]:
     except ModelFileError as exc:
         raise BridgeError(str(exc), code="invalid_models_file") from exc
     return {"models": result.models, "added": result.added}
+
+
+@internal.post("/doctor")
+async def doctor(request: Request) -> dict[str, Any]:
+    """The facts `lmarena-bridge doctor` checks, from the first ready account's page."""
+    accounts = request.app.state.accounts
+    facts = await page_facts(accounts.first_ready().page)
+    return {"page": facts.to_json(), "accounts": accounts.describe()}
+
+
+@internal.post("/accounts/resume")
+async def resume_accounts(request: Request) -> dict[str, Any]:
+    """End every account's cooldown now: for a person who checked the account in its page."""
+    return {"resumed": request.app.state.accounts.first.store.clear()}

@@ -13,6 +13,7 @@ format and the error table). See server.py for FakeArena, replies.py for Reply,
 validation.py for the body rules, create.py for section 2 (``arena.fail_tokens``).
 """
 
+from .accounts import Penalty
 from .app import AUTH_COOKIE, RETRY_PATH
 from .models import (
     ANON_ID,
@@ -43,6 +44,7 @@ __all__ = [
     "GEMINI_ID",
     "GPT4O_ID",
     "MODEL_IDS",
+    "Penalty",
     "RETRY_PATH",
     "RecordedRequest",
     "Reply",

@@ -164,9 +164,12 @@ class ArenaApp:
         if "__cf_bm" not in cookies:
             raw_headers.append(_set_cookie("__cf_bm", "fakecfbm." + arena._token, "; HttpOnly"))
         logged_in = arena.is_authenticated(cookies)
-        if arena.auto_login and not logged_in:
-            raw_headers.append(_set_cookie(AUTH_COOKIE, arena.auth_cookie_value))
-        html = with_recaptcha(page_html(arena.models, logged_in=logged_in or arena.auto_login), arena.recaptcha.site_key)
+        login = None if logged_in else arena.visitor_login()
+        if login is not None:
+            raw_headers.append(_set_cookie(AUTH_COOKIE, login))
+        html = page_html(arena.models, logged_in=logged_in or login is not None)
+        if arena.serve_site_key:
+            html = with_recaptcha(html, arena.recaptcha.site_key)
         if arena.gate.enabled:
             html = html.replace("</body>", PAGE_PROBE + "</body>", 1)
         body = html.encode("utf-8")
@@ -250,7 +253,7 @@ class ArenaApp:
         elif not valid_json:
             reply = Reply.error(400, {"error": "Invalid JSON"})
         else:
-            reply = self.arena._next_reply() or self._echo(record)
+            reply = self.arena.verdict(cookies) or self.arena._next_reply() or self._echo(record)
         await self._send_reply(reply, scope, receive, send)
 
     def _problems(self, record: RecordedRequest, valid_json: bool, matched: bool) -> list[str]:

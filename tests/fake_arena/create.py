@@ -209,6 +209,9 @@ def _decide(arena: "FakeArena", record: RecordedRequest, cookies: dict[str, str]
         return Reply.error(401, {"error": "User anonymous is not signed in"})
     if not valid_json:
         return Reply.error(400, {"error": "Invalid JSON"})
+    verdict = arena.verdict(cookies)
+    if verdict is not None:
+        return verdict
     accepted, problem = arena.recaptcha.redeem(record.recaptcha_token)
     if problem:
         record.problems.append(problem)

@@ -18,6 +18,7 @@ from typing import Any
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from .accounts import Penalty
 from .app import AUTH_COOKIE, ArenaApp
 from .create import RecaptchaStandIn
 from .gate import CLEARANCE_COOKIE, Gate
@@ -97,6 +98,14 @@ class FakeArena:
         self.standing_reply: Reply | None = None
         self.recaptcha = RecaptchaStandIn()
         self.auth_cookie_value = _make_auth_value()
+        #: the per-account reCAPTCHA verdict (accounts.py); None: no penalty
+        self.penalty: Penalty | None = None
+        #: when > 0, each of the first N visitors without a login cookie logs in as an account of
+        #: its own (a fresh auth token); visitors after them stay logged out
+        self.distinct_logins = 0
+        self._accounts: list[str] = []
+        #: False: the page loads no reCAPTCHA script, so no site key can be found (a site change)
+        self.serve_site_key = True
         self.page_loads = 0
         #: the email of each accepted login form, in order
         self.logins: list[str] = []
@@ -252,6 +261,10 @@ class FakeArena:
             self.challenges_passed = 0
             self.models = copy.deepcopy(self._initial_models)
             self._disconnected.clear()
+            self.penalty = None
+            self.distinct_logins = 0
+            self._accounts.clear()
+            self.serve_site_key = True
         self.recaptcha.reset()
         self.gate.reset()
 
@@ -268,11 +281,45 @@ class FakeArena:
         """True once a streamed reply's client went away before the reply finished."""
         return self._disconnected.wait(timeout)
 
-    def is_authenticated(self, cookies: dict[str, str]) -> bool:
+    @staticmethod
+    def auth_value(cookies: dict[str, str]) -> str | None:
+        """The auth cookie's value, joined from its split parts where needed."""
         value = cookies.get(AUTH_COOKIE)
         if value is None and f"{AUTH_COOKIE}.0" in cookies:
             value = cookies[f"{AUTH_COOKIE}.0"] + cookies.get(f"{AUTH_COOKIE}.1", "")
-        return value == self.auth_cookie_value
+        return value
+
+    def is_authenticated(self, cookies: dict[str, str]) -> bool:
+        value = self.auth_value(cookies)
+        with self._lock:
+            return value is not None and (value == self.auth_cookie_value or value in self._accounts)
+
+    def visitor_login(self) -> str | None:
+        """The auth token a new visitor is logged in with (auto_login), or None to stay logged out."""
+        if not self.auto_login:
+            return None
+        if not self.distinct_logins:
+            return self.auth_cookie_value
+        with self._lock:
+            if len(self._accounts) >= self.distinct_logins:
+                return None
+            self._accounts.append(_make_auth_value())
+            return self._accounts[-1]
+
+    @property
+    def accounts(self) -> list[str]:
+        """The auth tokens handed out under distinct_logins, in order."""
+        with self._lock:
+            return list(self._accounts)
+
+    def account_of(self, record: RecordedRequest) -> str | None:
+        """The auth token `record` was sent with."""
+        return self.auth_value(record.cookies)
+
+    def verdict(self, cookies: dict[str, str]) -> Reply | None:
+        """The penalty's answer to one more request with these cookies; None lets it through."""
+        token = self.auth_value(cookies)
+        return self.penalty.judge(token) if self.penalty is not None and token else None
 
     def cleared_cookies(self, user_agent: str) -> dict[str, str]:
         """Cookies that let a plain HTTP client with `user_agent` past the gate, as if it had passed
