@@ -24,7 +24,7 @@ import httpx
 
 from browser import ArenaMessage, open_arena_page
 from browser.arena import build_create_request
-from browser.driver import CRASHED, STARTING, ArenaPage
+from browser.driver import CHALLENGE, CRASHED, STARTING, ArenaPage
 from browser.errors import BrowserError, BrowserNotFound
 from browser.facts import page_facts
 from browser.standalone import locate_browser
@@ -38,6 +38,7 @@ from . import remote
 log = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT = 30.0
+CHALLENGE_SETTLE = 12.0
 PROBE_PROMPT = "Reply with the single word OK."
 PROBE_TIMEOUT = 120.0
 
@@ -140,11 +141,17 @@ async def _standalone(settings: Settings, probe: bool) -> list[Check]:
 
 
 async def _settled_facts(page: ArenaPage) -> Any:
-    """The page's facts once it stopped starting (or SETTLE_TIMEOUT passed)."""
+    """The page's facts once it stopped starting (or SETTLE_TIMEOUT passed); a challenge, or a page
+    caught mid-navigation, gets CHALLENGE_SETTLE seconds to clear by itself, as Cloudflare's managed
+    check does in a person's browser."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_TIMEOUT
+    started = loop.time()
     facts = await page_facts(page)
-    while facts.state == STARTING and facts.loaded and loop.time() < deadline:
+    while loop.time() - started < SETTLE_TIMEOUT:
+        settling = facts.state == STARTING and facts.loaded
+        clearing = (facts.state == CHALLENGE or not facts.loaded) and loop.time() - started < CHALLENGE_SETTLE
+        if not (settling or clearing):
+            break
         await asyncio.sleep(0.5)
         facts = await page_facts(page)
     return facts
