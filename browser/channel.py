@@ -56,14 +56,18 @@ class PageChannel:
             if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and isinstance(item[1], str):
                 self._on_report(*item)
 
-    async def call(self, function: str, *args: Any, timeout: float = CALL_TIMEOUT) -> Any:
-        """Call `window.__lmb.<function>(...args)` in the page; PageGone if it cannot."""
+    async def call(
+        self, function: str, *args: Any, timeout: float = CALL_TIMEOUT, await_promise: bool = False
+    ) -> Any:
+        """Call `window.__lmb.<function>(...args)` in the page; PageGone if it cannot.
+
+        `await_promise`: the function is async; its promise's value is the result.
+        """
         expression = f"window.__lmb && window.__lmb.{function}(...{json.dumps(args)})"
+        params = {"expression": expression, "returnByValue": True, "awaitPromise": await_promise}
         try:
             async with asyncio.timeout(timeout):
-                result = await self._session.send(
-                    "Runtime.evaluate", {"expression": expression, "returnByValue": True}
-                )
+                result = await self._session.send("Runtime.evaluate", params)
         except PlaywrightError as exc:
             raise PageGone(f"the arena page is not answering: {exc.message.splitlines()[0]}") from exc
         except TimeoutError as exc:

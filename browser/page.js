@@ -2,7 +2,8 @@
 // Python starts fetches with window.__lmb.start(id, request) and stops them with
 // window.__lmb.abort(id); everything flows back, batched, through one binding
 // (installed by browser/channel.py) that takes a JSON string of [[id, kind, payload], ...]:
-//   kind "head" | "lines" | "done" | "error" | "recaptcha" (no reCAPTCHA token could be minted),
+//   kind "head" | "lines" | "done" | "error" | "recaptcha" (no reCAPTCHA token could be minted;
+//   needsPerson when a v2 challenge waits for one) | "upload" (an attachment upload failed),
 //   and id "capture" with kind "request", {url, method} for the page's own Retry requests.
 (() => {
   if (window.__lmb) return;
@@ -61,7 +62,12 @@
 
   // reCAPTCHA (create-evaluation): a fresh token per request, minted right before the fetch
   // with the site key the page itself loads (request.recaptcha.siteKeyPattern, from arena.py).
-  class RecaptchaError extends Error {}
+  class RecaptchaError extends Error {
+    constructor(message, needsPerson = false) {
+      super(message);
+      this.needsPerson = needsPerson;
+    }
+  }
 
   function findSiteKey(pattern) {
     const regex = new RegExp(pattern);
@@ -109,10 +115,168 @@
   }
 
   async function withToken(request) {
-    if (!request.recaptcha) return request.body;
+    if (!request.recaptcha && !request.uploads) return request.body;
     const body = JSON.parse(request.body);
-    body[request.recaptcha.bodyKey] = await mintToken(request.recaptcha);
+    if (request.uploads) await uploadAttachments(body, request.uploads);
+    if (request.recaptcha) {
+      for (const key of request.recaptcha.dropKeys || []) delete body[key];
+      const mint = request.recaptcha.version === 2 ? mintV2Token : mintToken;
+      body[request.recaptcha.bodyKey] = await mint(request.recaptcha);
+    }
     return JSON.stringify(body);
+  }
+
+  // ---- The site as of protocol.md's second edition: its scripts, server-action uploads,
+  // the reCAPTCHA v2 fallback and the stop endpoint. Every site fact comes from arena.py.
+
+  // The page's script sources: inline scripts and same-origin script files, of `doc`.
+  const scriptFiles = new Map();
+  async function scriptTexts(doc) {
+    const inline = [...doc.querySelectorAll("script:not([src])")].map((el) => el.textContent || "");
+    const urls = [...doc.querySelectorAll("script[src]")]
+      .map((el) => new URL(el.getAttribute("src"), location.href))
+      .filter((url) => url.origin === location.origin)
+      .map(String);
+    const files = await Promise.all(urls.map(async (url) => {
+      if (!scriptFiles.has(url)) {
+        const response = await nativeFetch(url, { credentials: "include" });
+        scriptFiles.set(url, response.ok ? await response.text() : "");
+      }
+      return scriptFiles.get(url);
+    }));
+    return [...inline, ...files];
+  }
+
+  // Server-action ids by name, from a fresh copy of the page (a new deploy changes them).
+  async function discoverActions(pattern) {
+    const response = await nativeFetch(location.href, { credentials: "include", cache: "no-store" });
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const found = {};
+    for (const text of await scriptTexts(doc)) {
+      for (const match of text.matchAll(new RegExp(pattern, "g"))) found[match[2]] = match[1];
+    }
+    return found;
+  }
+
+  class UploadError extends Error {
+    constructor(message, actionUnknown) {
+      super(message);
+      this.actionUnknown = actionUnknown;
+    }
+  }
+
+  async function callAction(spec, name, args) {
+    const id = spec.actions[name];
+    if (!id) throw new UploadError(`no server action ${name} found in the arena page's scripts`, true);
+    const response = await nativeFetch(location.pathname, {
+      method: "POST",
+      headers: { ...spec.headers, [spec.actionHeader]: id },
+      body: JSON.stringify(args),
+      credentials: "include",
+    });
+    const text = await response.text();
+    if (response.status === 404 && (response.headers.get(spec.notFoundHeader) || new RegExp(spec.notFoundPattern, "i").test(text))) {
+      throw new UploadError(`the arena does not know server action ${name} (${id}): ${text.slice(0, 200)}`, true);
+    }
+    if (!response.ok) throw new UploadError(`server action ${name} answered HTTP ${response.status}: ${text.slice(0, 200)}`, false);
+    const line = text.split("\n").find((l) => l.startsWith(spec.resultPrefix));
+    let result = null;
+    try {
+      result = line ? JSON.parse(line.slice(spec.resultPrefix.length)) : null;
+    } catch (e) {
+      result = null;
+    }
+    if (!result || !result.success || !result.data) {
+      throw new UploadError(`server action ${name} failed: ${text.slice(0, 200)}`, false);
+    }
+    return result.data;
+  }
+
+  function dataUrlBytes(url) {
+    const base64 = url.slice(url.indexOf(",") + 1);
+    const binary = atob(base64);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
+  async function uploadOne(spec, attachment) {
+    const { uploadUrl, key } = await callAction(spec, "generateUploadUrl", [attachment.name, attachment.contentType]);
+    const put = await nativeFetch(uploadUrl, {
+      method: "PUT",
+      headers: { "Content-Type": attachment.contentType },
+      body: dataUrlBytes(attachment.url),
+    });
+    if (!put.ok) throw new UploadError(`the upload of ${attachment.name} answered HTTP ${put.status}`, false);
+    const { url } = await callAction(spec, "getSignedUrl", [key]);
+    return { name: key, contentType: attachment.contentType, url };
+  }
+
+  // Inline (data:) attachments are uploaded; links stay as they are.
+  async function uploadAttachments(body, spec) {
+    const message = body.userMessage;
+    const attachments = (message && message.experimental_attachments) || [];
+    message.experimental_attachments = await Promise.all(
+      attachments.map((a) => (String(a.url).startsWith("data:") ? uploadOne(spec, a) : a)));
+  }
+
+  // reCAPTCHA v2 (the fallback): an invisible widget with the v2 key found in the page. If it
+  // opens an image challenge that nobody solves within spec.challengeWaitMs, a person is needed.
+  async function findV2SiteKey(spec) {
+    const regex = new RegExp(spec.v2SiteKeyPattern);
+    const attribute = document.querySelector("[data-sitekey]");
+    if (attribute) return attribute.getAttribute("data-sitekey");
+    for (const text of await scriptTexts(document)) {
+      const match = regex.exec(text);
+      if (match) return match[1];
+    }
+    return null;
+  }
+
+  async function mintV2Token(spec) {
+    const key = await findV2SiteKey(spec);
+    const enterprise = window.grecaptcha && window.grecaptcha.enterprise;
+    if (!key) throw new RecaptchaError("no reCAPTCHA v2 site key found in the arena page");
+    if (!enterprise || !enterprise.render) throw new RecaptchaError("grecaptcha.enterprise.render is not loaded in the arena page");
+    const holder = document.createElement("div");
+    holder.style.cssText = "position:fixed;bottom:0;right:0;z-index:2147483647";
+    document.body.appendChild(holder);
+    const challenge = new RegExp(spec.challengeFramePattern);
+    try {
+      return await new Promise((resolve, reject) => {
+        const started = Date.now();
+        let settled = false;
+        const finish = (fn, value) => { if (!settled) { settled = true; clearInterval(watch); fn(value); } };
+        const watch = setInterval(() => {
+          const frame = [...document.querySelectorAll("iframe[src]")].some((f) => challenge.test(f.src));
+          const waited = Date.now() - started;
+          if (frame && waited > spec.challengeWaitMs) {
+            finish(reject, new RecaptchaError("an image challenge needs a person to solve it", true));
+          } else if (!frame && waited > spec.timeoutMs) {
+            finish(reject, new RecaptchaError("the reCAPTCHA v2 widget gave no token in time"));
+          }
+        }, 200);
+        try {
+          const widget = enterprise.render(holder, {
+            sitekey: key,
+            size: "invisible",
+            callback: (token) => finish(resolve, token),
+            "error-callback": () => finish(reject, new RecaptchaError("the reCAPTCHA v2 widget reported an error")),
+          });
+          Promise.resolve(enterprise.execute(widget)).catch((e) => finish(reject, new RecaptchaError(String(e))));
+        } catch (e) {
+          finish(reject, new RecaptchaError(String((e && e.message) || e)));
+        }
+      });
+    } finally {
+      holder.remove();
+    }
+  }
+
+  // The site's Stop button: ends the answer upstream when the client leaves.
+  function stopUpstream(path, headers) {
+    nativeFetch(path, { method: "POST", headers, body: "{}", credentials: "include" }).catch(() => {});
+    return true;
   }
 
   async function run(id, request) {
@@ -134,7 +298,8 @@
       report(id, "done", null);
     } catch (e) {
       const name = (e && e.name) || "Error";
-      if (e instanceof RecaptchaError) report(id, "recaptcha", { message: e.message });
+      if (e instanceof RecaptchaError) report(id, "recaptcha", { message: e.message, needsPerson: e.needsPerson });
+      else if (e instanceof UploadError) report(id, "upload", { message: e.message, actionUnknown: e.actionUnknown });
       else if (name !== "AbortError") report(id, "error", { name, message: String((e && e.message) || e) });
     } finally {
       controllers.delete(id);
@@ -176,5 +341,7 @@
       if (controller) controller.abort();
       return Boolean(controller);
     },
+    discoverActions,
+    stop: stopUpstream,
   };
 })();

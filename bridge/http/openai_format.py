@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
+
+from browser.stream import Citation
 
 DONE = b"data: [DONE]\n\n"
 CONTENT_FILTER_NOTICE = (
@@ -25,6 +28,24 @@ def image_markdown(url: str) -> str:
     return f"![image]({url})"
 
 
+SOURCES_HEADING = "\n\n**Sources**\n"
+
+
+def sources_markdown(sources: Sequence[Citation]) -> str:
+    """A search answer's sources as a numbered list of Markdown links, to end the answer with."""
+    lines = [f"{number}. [{_link_text(s.title)}]({s.url.replace(')', '%29').replace(' ', '%20')})" for number, s in enumerate(sources, 1)]
+    return SOURCES_HEADING + "\n".join(lines)
+
+
+def citation_urls(sources: Sequence[Citation]) -> list[str]:
+    """The `citations` field (Perplexity's shape, which OpenAI-compatible clients know): the URLs, in order."""
+    return [s.url for s in sources]
+
+
+def _link_text(title: str) -> str:
+    return " ".join(title.replace("[", "(").replace("]", ")").split())
+
+
 def estimate_tokens(text: str) -> int:
     """About four characters a token, the usual rule of thumb when the arena sends no usage."""
     return max(1, len(text) // 4) if text else 0
@@ -39,7 +60,11 @@ class Completion:
         self.created = int(time.time())
 
     def chunk(
-        self, delta: dict[str, Any], finish_reason: str | None = None, usage: dict[str, Any] | None = None
+        self,
+        delta: dict[str, Any],
+        finish_reason: str | None = None,
+        usage: dict[str, Any] | None = None,
+        citations: list[str] | None = None,
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "id": self.id,
@@ -50,13 +75,22 @@ class Completion:
         }
         if usage is not None:
             payload["usage"] = usage
+        if citations:
+            payload["citations"] = citations
         return payload
 
-    def message(self, content: str, reasoning: str, finish_reason: str, usage: dict[str, int]) -> dict[str, Any]:
+    def message(
+        self,
+        content: str,
+        reasoning: str,
+        finish_reason: str,
+        usage: dict[str, int],
+        citations: list[str] | None = None,
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if reasoning:
             message["reasoning_content"] = reasoning
-        return {
+        completion = {
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
@@ -64,6 +98,9 @@ class Completion:
             "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
             "usage": usage,
         }
+        if citations:
+            completion["citations"] = citations
+        return completion
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

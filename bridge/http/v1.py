@@ -24,13 +24,14 @@ public = APIRouter()
 @v1.get("/models")
 async def list_models(request: Request) -> dict[str, Any]:
     created = int(time.time())
-    return {
-        "object": "list",
-        "data": [
-            {"id": m.name, "object": "model", "created": created, "owned_by": m.organization or "lmarena"}
-            for m in request.app.state.models.all()
-        ],
-    }
+    registry = request.app.state.models
+    data = []
+    for m in registry.all():
+        entry: dict[str, Any] = {"id": m.name, "object": "model", "created": created, "owned_by": m.organization or "lmarena"}
+        if (hint := registry.unusable_hint(m.name)) is not None:
+            entry["unusable"] = hint
+        data.append(entry)
+    return {"object": "list", "data": data}
 
 
 @v1.post("/chat/completions", response_model=None)
@@ -67,4 +68,6 @@ async def health(request: Request) -> JSONResponse:
         "protocol": request.app.state.config.current().protocol,
         "requests": {"active": limiter.active, "waiting": limiter.waiting},
     }
+    if request.app.state.chat.recaptcha_attention:
+        body["recaptcha"] = {"needs_person": True, "detail": request.app.state.chat.recaptcha_attention}
     return JSONResponse(body, status_code=200 if state == READY else 503)

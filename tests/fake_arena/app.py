@@ -7,6 +7,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from . import current_site
 from .create import answer_create, is_create_path, recaptcha_response, with_recaptcha
 from .models import is_image_model, page_html, png_bytes
 from .pages import LOGIN_PATH
@@ -73,6 +74,8 @@ class ArenaApp:
             return
         path, method = scope["path"], scope["method"]
         headers, cookies = parse_headers(scope)
+        if await self._current_site(scope, receive, send, headers):
+            return
         image = IMAGE_PATH.match(path)
         if image and method in ("GET", "HEAD"):
             # Like the API, the images need the login cookie: a client that fetches
@@ -82,7 +85,9 @@ class ArenaApp:
             else:
                 await _respond(send, 401, [("content-type", "application/json")], b'{"error":"Unauthorized"}')
         elif path.startswith("/recaptcha/") and method in ("GET", "HEAD"):
-            await _respond(send, *recaptcha_response(self.arena, path, scope.get("query_string", b"").decode()))
+            query = scope.get("query_string", b"").decode()
+            v2 = current_site.recaptcha_v2_response(self.arena, path, query)
+            await _respond(send, *(v2 or recaptcha_response(self.arena, path, query)))
         elif path.startswith("/nextjs-api/") or path.startswith("/api/"):
             await self._api(scope, receive, send, headers, cookies)
         elif path == "/favicon.ico":
@@ -103,6 +108,32 @@ class ArenaApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    async def _current_site(self, scope: dict, receive: Callable, send: Callable, headers: dict) -> bool:
+        """The second edition's parts (current_site.py): the upload and old hosts, server actions,
+        JS chunks, the RSC model list and the stop endpoint. False: not one of those."""
+        arena, path, method = self.arena, scope["path"], scope["method"]
+        port = (scope.get("server") or ("", 0))[1]
+        query = scope.get("query_string", b"").decode()
+        if port == arena.old_port:
+            await _respond(send, *current_site.old_host_redirect(arena, path, query))
+        elif port == arena.upload_port:
+            body = await _read_body(receive)
+            await _respond(send, *arena.actions.storage(arena, method, path, query, headers, body))
+        elif method == "POST" and "next-action" in headers and not path.startswith("/nextjs-api/"):
+            body = (await _read_body(receive)).decode("utf-8", "replace")
+            await _respond(send, *arena.actions.run(arena, headers["next-action"], body))
+        elif method == "GET" and (chunk := arena.actions.chunk(path)) is not None:
+            await _respond(send, *chunk)
+        elif method == "GET" and headers.get("rsc") == "1" and path == "/text/direct":
+            await _respond(send, *current_site.rsc_reply(arena.models))
+        elif method == "POST" and (stop := current_site.STOP_PATH.match(path)) is not None:
+            await _read_body(receive)
+            arena._record_stop(stop.group(1), stop.group(2))
+            await _respond(send, 200, [("content-type", "application/json")], b'{"success":true}')
+        else:
+            return False
+        return True
+
     # ------------------------------------------------------------------ page
     async def _page(self, send: Callable, cookies: dict[str, str]) -> None:
         arena = self.arena
@@ -118,7 +149,8 @@ class ArenaApp:
         logged_in = arena.is_authenticated(cookies)
         if arena.auto_login and not logged_in:
             raw_headers.append(_set_cookie(AUTH_COOKIE, arena.auth_cookie_value))
-        html = page_html(arena.models, logged_in=logged_in or arena.auto_login)
+        html = page_html(arena.models, logged_in=logged_in or arena.auto_login, models_in_page=not arena.models_in_rsc_only)
+        html = html.replace("</head>", f'<script src="{arena.actions.chunk_path}" async></script></head>', 1)
         body = with_recaptcha(html, arena.recaptcha.site_key).encode("utf-8")
         await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -254,6 +286,18 @@ async def _wait_any(events: list[asyncio.Event], timeout: float | None) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+async def _read_body(receive: Callable) -> bytes:
+    raw = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        raw += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    return bytes(raw)
 
 
 async def _respond(send: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
