@@ -211,3 +211,32 @@ def test_an_arena_that_cannot_be_reached_shows_as_arena_unreachable_with_the_net
             pass
         time.sleep(0.3)
     assert body.get("reason") == "arena_unreachable" and "ERR_CONNECTION_REFUSED" in body["detail"]
+
+
+# ---------------------------------------------------------------- a session that became a battle (in-process)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_a_session_that_turned_into_a_battle_before_any_output_is_replaced_by_a_new_evaluation(tmp_path):
+    from browser.errors import ArenaFailure, FailureKind
+    from browser.stream import Finish, TextDelta
+    from tests.scripted_page import ScriptedPage, in_process_app
+
+    def answer(request):
+        if len(page.requests) == 1:
+            return ArenaFailure(FailureKind.BATTLE_TURN, BATTLE_TURN, status=400)
+        return [TextDelta("fresh answer"), Finish("stop")]
+
+    page = ScriptedPage(answer)
+    app = in_process_app(tmp_path, page, {MODEL: GPT4O_ID}, protocol="create")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        client = openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1/v1", http_client=http, max_retries=0)
+        answer_ = await client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert answer_.choices[0].message.content == "fresh answer"
+    first, second = page.bodies()
+    assert first["id"] != second["id"] and second["mode"] == "direct-battle"
