@@ -235,42 +235,54 @@
 
   async function mintV2Token(spec) {
     const key = await findV2SiteKey(spec);
-    const enterprise = window.grecaptcha && window.grecaptcha.enterprise;
     if (!key) throw new RecaptchaError("no reCAPTCHA v2 site key found in the arena page");
-    if (!enterprise || !enterprise.render) throw new RecaptchaError("grecaptcha.enterprise.render is not loaded in the arena page");
+    const outcome = await renderV2Widget(key, spec);
+    if (outcome.token) return outcome.token;
+    throw new RecaptchaError(outcome.error, Boolean(outcome.needsPerson));
+  }
+
+  // Self-contained (it needs the page's own grecaptcha, so it may have to run in the page's main
+  // world): renders an invisible v2 widget, resolves {token} or {error, needsPerson}, leaves nothing.
+  function renderV2Widget(key, spec) {
+    const enterprise = window.grecaptcha && window.grecaptcha.enterprise;
+    if (!enterprise || !enterprise.render) {
+      return Promise.resolve({ error: "grecaptcha.enterprise.render is not loaded in the arena page" });
+    }
     const holder = document.createElement("div");
     holder.style.cssText = "position:fixed;bottom:0;right:0;z-index:2147483647";
     document.body.appendChild(holder);
     const challenge = new RegExp(spec.challengeFramePattern);
-    try {
-      return await new Promise((resolve, reject) => {
-        const started = Date.now();
-        let settled = false;
-        const finish = (fn, value) => { if (!settled) { settled = true; clearInterval(watch); fn(value); } };
-        const watch = setInterval(() => {
-          const frame = [...document.querySelectorAll("iframe[src]")].some((f) => challenge.test(f.src));
-          const waited = Date.now() - started;
-          if (frame && waited > spec.challengeWaitMs) {
-            finish(reject, new RecaptchaError("an image challenge needs a person to solve it", true));
-          } else if (!frame && waited > spec.timeoutMs) {
-            finish(reject, new RecaptchaError("the reCAPTCHA v2 widget gave no token in time"));
-          }
-        }, 200);
-        try {
-          const widget = enterprise.render(holder, {
-            sitekey: key,
-            size: "invisible",
-            callback: (token) => finish(resolve, token),
-            "error-callback": () => finish(reject, new RecaptchaError("the reCAPTCHA v2 widget reported an error")),
-          });
-          Promise.resolve(enterprise.execute(widget)).catch((e) => finish(reject, new RecaptchaError(String(e))));
-        } catch (e) {
-          finish(reject, new RecaptchaError(String((e && e.message) || e)));
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let watch = null;
+      const finish = (outcome) => {
+        if (watch === null) return;
+        clearInterval(watch);
+        watch = null;
+        holder.remove();
+        resolve(outcome);
+      };
+      watch = setInterval(() => {
+        const shown = [...document.querySelectorAll("iframe[src]")].some((f) => challenge.test(f.src));
+        const waited = Date.now() - started;
+        if (shown && waited > spec.challengeWaitMs) {
+          finish({ error: "an image challenge needs a person to solve it", needsPerson: true });
+        } else if (!shown && waited > spec.timeoutMs) {
+          finish({ error: "the reCAPTCHA v2 widget gave no token in time" });
         }
-      });
-    } finally {
-      holder.remove();
-    }
+      }, 200);
+      try {
+        const widget = enterprise.render(holder, {
+          sitekey: key,
+          size: "invisible",
+          callback: (token) => finish({ token }),
+          "error-callback": () => finish({ error: "the reCAPTCHA v2 widget reported an error" }),
+        });
+        Promise.resolve(enterprise.execute(widget)).catch((e) => finish({ error: String((e && e.message) || e) }));
+      } catch (e) {
+        finish({ error: String((e && e.message) || e) });
+      }
+    });
   }
 
   // The site's Stop button: ends the answer upstream when the client leaves.

@@ -15,6 +15,7 @@ import argparse
 import json
 import threading
 
+from .models import model_modality
 from .replies import Reply
 from .server import FakeArena
 
@@ -29,7 +30,9 @@ with FakeArena(http2=args.http2) as arena:
         arena.standing_reply = Reply.trickle("x" * args.trickle, delay=args.delay)
     print(f"fake arena at: {arena.url}", flush=True)
     print(f"auth cookie: {arena.auth_cookie_value}", flush=True)
-    print("models.json for it:", json.dumps({m["publicName"]: m["id"] for m in arena.models}), flush=True)
+    print("old host (301 to the above):", arena.old_url, flush=True)
+    entries = {m["publicName"]: m["id"] + {"chat": ""}.get(model_modality(m), ":" + model_modality(m)) for m in arena.models}
+    print("models.json for it:", json.dumps(entries), flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
