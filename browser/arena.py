@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from .errors import ArenaFailure, FailureKind
 
 DEFAULT_ARENA_URL = "https://arena.ai"
-# The site's old host: it answers 301 to the new one, which turns POSTs into 405s, so a
-# configured old host is followed to the new one once at start-up.
-OLD_HOSTS = ("lmarena.ai",)
+# The site's old host (lmarena.ai) answers 301 to the new one, which turns POSTs into 405s, so a
+# configured host that answers a permanent redirect to another host is followed once at start-up.
+MOVED_STATUSES = (301, 308)
 
 AUTH_COOKIE = "arena-auth-prod-v1"
 AUTH_COOKIE_PARTS = ("arena-auth-prod-v1.0", "arena-auth-prod-v1.1")

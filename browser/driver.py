@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Response, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from . import arena
@@ -137,19 +137,27 @@ class ArenaPage:
     async def _navigate(self, page: Page) -> None:
         self._set_state(STARTING, f"opening {self.url}")
         try:
-            await page.goto(self.url, wait_until="domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+            response = await page.goto(self.url, wait_until="domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+            if response is not None and not self._followed_old_host:
+                await self._follow_moved_host(response)
         except PlaywrightError as exc:
             first_line = exc.message.splitlines()[0]
             network = arena.unreachable_reason(exc.message)
             self._set_state(UNREACHABLE if network else STARTING, f"could not open {self.url}: {first_line}")
             return
-        self._follow_moved_host(page.url)
         await self.assess()
 
-    def _follow_moved_host(self, landed: str) -> None:
-        """An old host (lmarena.ai) redirected to the new one: use the new one from now on, once."""
-        old, new = urlsplit(self.url), urlsplit(landed)
-        if self._followed_old_host or not new.scheme.startswith("http") or (old.scheme, old.netloc) == (new.scheme, new.netloc):
+    async def _follow_moved_host(self, response: Response) -> None:
+        """arena_url answered a permanent redirect to another host (lmarena.ai -> arena.ai): use the
+        new host from now on, once (writes through the redirect would arrive as GETs: 405)."""
+        first = response.request
+        while first.redirected_from is not None:
+            first = first.redirected_from
+        if first is response.request:
+            return
+        moved_from = await first.response()
+        old, new = urlsplit(self.url), urlsplit(response.url)
+        if moved_from is None or moved_from.status not in arena.MOVED_STATUSES or old.netloc == new.netloc:
             return
         self._followed_old_host = True
         moved = f"{new.scheme}://{new.netloc}"
