@@ -152,7 +152,12 @@ class ArenaRequest:
 
     def to_page(self, actions: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The request for page.js; `actions` (name -> server-action id) when it uploads."""
-        page: dict[str, Any] = {"method": self.method, "path": self.path, "headers": dict(self.headers), "body": self.body}
+        page: dict[str, Any] = {
+            "method": self.method,
+            "path": self.path,
+            "headers": dict(self.headers),
+            "body": self.body,
+        }
         if self.recaptcha is not None:
             page["recaptcha"] = self.recaptcha.to_page()
         if self.uploads:

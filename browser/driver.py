@@ -348,7 +348,8 @@ class ArenaPage:
         spec = request.recaptcha
         if spec is not None and spec.version == 2 and not self.options.headless:
             # a person at the window can solve an image challenge: give them time
-            request = replace(request, recaptcha=replace(spec, challenge_wait_ms=arena.RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS))
+            headed = replace(spec, challenge_wait_ms=arena.RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS)
+            request = replace(request, recaptcha=headed)
         return request.to_page(actions)
 
     async def _stream_once(
@@ -447,7 +448,9 @@ class ArenaPage:
             log.debug("the model list's RSC reply answered HTTP %s", reply["status"])
             return []
         models = arena.extract_models_from_rsc(reply["text"])
-        log.info("the arena page has no model list; read %d models from the RSC reply of %s", len(models), arena.MODELS_RSC_PATH)
+        log.info(
+            "the arena page has no model list; read %d models from the RSC reply of %s", len(models), arena.MODELS_RSC_PATH
+        )
         return models
 
     async def capture_retry(self, timeout: float) -> tuple[str, str] | None:

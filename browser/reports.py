@@ -27,7 +27,8 @@ async def next_report(queue: Reports, timeout: float) -> tuple[str, Any]:
     if kind == "upload":
         payload = payload if isinstance(payload, dict) else {"message": payload}
         raise UploadFailed(
-            f"uploading an attachment failed: {payload.get('message')}", action_unknown=bool(payload.get("actionUnknown"))
+            f"uploading an attachment failed: {payload.get('message')}",
+            action_unknown=bool(payload.get("actionUnknown")),
         )
     if kind == "recaptcha":
         message = payload.get("message") if isinstance(payload, dict) else payload

@@ -33,13 +33,17 @@ SOURCES_HEADING = "\n\n**Sources**\n"
 
 def sources_markdown(sources: Sequence[Citation]) -> str:
     """A search answer's sources as a numbered list of Markdown links, to end the answer with."""
-    lines = [f"{number}. [{_link_text(s.title)}]({s.url.replace(')', '%29').replace(' ', '%20')})" for number, s in enumerate(sources, 1)]
+    lines = [f"{number}. [{_link_text(s.title)}]({_link_url(s.url)})" for number, s in enumerate(sources, 1)]
     return SOURCES_HEADING + "\n".join(lines)
 
 
 def citation_urls(sources: Sequence[Citation]) -> list[str]:
     """The `citations` field (Perplexity's shape, which OpenAI-compatible clients know): the URLs, in order."""
     return [s.url for s in sources]
+
+
+def _link_url(url: str) -> str:
+    return url.replace(")", "%29").replace(" ", "%20")
 
 
 def _link_text(title: str) -> str:

@@ -27,7 +27,8 @@ async def list_models(request: Request) -> dict[str, Any]:
     registry = request.app.state.models
     data = []
     for m in registry.all():
-        entry: dict[str, Any] = {"id": m.name, "object": "model", "created": created, "owned_by": m.organization or "lmarena"}
+        owner = m.organization or "lmarena"
+        entry: dict[str, Any] = {"id": m.name, "object": "model", "created": created, "owned_by": owner}
         if (hint := registry.unusable_hint(m.name)) is not None:
             entry["unusable"] = hint
         data.append(entry)

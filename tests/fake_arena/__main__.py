@@ -31,7 +31,8 @@ with FakeArena(http2=args.http2) as arena:
     print(f"fake arena at: {arena.url}", flush=True)
     print(f"auth cookie: {arena.auth_cookie_value}", flush=True)
     print("old host (301 to the above):", arena.old_url, flush=True)
-    entries = {m["publicName"]: m["id"] + {"chat": ""}.get(model_modality(m), ":" + model_modality(m)) for m in arena.models}
+    suffixes = {"image": ":image", "search": ":search"}
+    entries = {m["publicName"]: m["id"] + suffixes.get(model_modality(m), "") for m in arena.models}
     print("models.json for it:", json.dumps(entries), flush=True)
     try:
         threading.Event().wait()

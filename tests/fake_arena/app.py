@@ -149,7 +149,8 @@ class ArenaApp:
         logged_in = arena.is_authenticated(cookies)
         if arena.auto_login and not logged_in:
             raw_headers.append(_set_cookie(AUTH_COOKIE, arena.auth_cookie_value))
-        html = page_html(arena.models, logged_in=logged_in or arena.auto_login, models_in_page=not arena.models_in_rsc_only)
+        in_page = not arena.models_in_rsc_only
+        html = page_html(arena.models, logged_in=logged_in or arena.auto_login, models_in_page=in_page)
         html = html.replace("</head>", f'<script src="{arena.actions.chunk_path}" async></script></head>', 1)
         body = with_recaptcha(html, arena.recaptcha.site_key).encode("utf-8")
         await send({"type": "http.response.start", "status": 200, "headers": raw_headers})

@@ -94,7 +94,8 @@ V2_STAND_IN_JS = """
     const widget = widgets[keyOrWidget];
     (async () => {
       const query = new URLSearchParams({ key: widget.params.sitekey, action: "%(action)s" });
-      const response = await fetch("/recaptcha/enterprise/token?" + query, { credentials: "include", cache: "no-store" });
+      const response = await fetch("/recaptcha/enterprise/token?" + query,
+        { credentials: "include", cache: "no-store" });
       const data = await response.json();
       if (data.challenge) {
         const frame = document.createElement("iframe");
