@@ -87,11 +87,12 @@ def test_a_search_answer_ends_with_its_sources_and_carries_citations(client, are
 
 
 def test_a_streamed_search_answer_puts_the_citations_on_the_final_chunk(client, arena):
-    arena.enqueue(Reply.search("Paris is the capital.", SOURCES))
     chunks = list(ask(client, "capital of France?", model=SEARCH_MODEL, stream=True))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Paris is the capital." + SOURCES_TEXT
+    source = "https://search.example/capital-of-france"
+    expected = f"echo: capital of France?\n\n**Sources**\n1. [Fake search result]({source})"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == expected
     assert chunks[-1].choices[0].finish_reason == "stop"
-    assert chunks[-1].model_extra["citations"] == [url for _, url in SOURCES]
+    assert chunks[-1].model_extra["citations"] == [source]
 
 
 @pytest.mark.parametrize("how", ["text", "finish"])

@@ -305,6 +305,8 @@ def _echo(arena: "FakeArena", record: RecordedRequest, image_name: Callable[[str
     if body.get("modelAId") in {m["id"] for m in arena.models if is_image_model(m)}:
         return Reply.images([arena.image_url(image_name(content))])
     text = "echo: " + content
+    if body.get("modality") == "search":  # a search model cites where it looked
+        return Reply.search(text, [("Fake search result", f"https://search.example/{image_name(content)}")])
     usage = {"promptTokens": max(1, len(content.split())), "completionTokens": max(1, len(text.split()))}
     return Reply.text(text, usage=usage)
 
