@@ -125,7 +125,7 @@ class ChatService:
         """The answer's events; BrowserErrors come out as BridgeErrors.
 
         Before the answer starts, a failed attempt may be retried with a freshly built
-        request (new ids, a new token): see `next_attempt`. A model the arena does not
+        request (new ids, a new token): see `Attempts`. A model the arena does not
         offer (`Models not found`) is marked unusable in the registry.
         """
         request = self.build(chat, settings)

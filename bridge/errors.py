@@ -148,8 +148,8 @@ _FAILURES: dict[FailureKind, tuple[type[BridgeError], str | None, str]] = {
     FailureKind.RECAPTCHA: (
         PermissionDenied,
         "recaptcha_failed",
-        "the arena's reCAPTCHA check failed with a fresh token and with the v2 fallback ({}): reCAPTCHA does "
-        "not trust the bridge's browser right now. Open the arena with `lmarena-bridge login` (or "
+        "the arena's reCAPTCHA check failed ({}; a refused token was retried fresh and with the v2 fallback): "
+        "reCAPTCHA does not trust the bridge's browser right now. Open the arena with `lmarena-bridge login` (or "
         "`lmarena-bridge serve --headed`), send one message there by hand, then retry; or capture session ids "
         'with `lmarena-bridge capture` and set protocol to "retry" in config.jsonc',
     ),
