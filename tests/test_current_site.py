@@ -49,9 +49,9 @@ def ask(client, content="hello", model=MODEL, **kwargs):
 
 @pytest.fixture
 def http(arena):
-    from tests.fake_arena import AUTH_COOKIE
-
-    with httpx.Client(base_url=arena.url, timeout=10, cookies={AUTH_COOKIE: arena.auth_cookie_value}) as client:
+    agent = "tests of the protocol"
+    cookies = arena.cleared_cookies(agent)
+    with httpx.Client(base_url=arena.url, timeout=10, cookies=cookies, headers={"user-agent": agent}) as client:
         yield client
 
 

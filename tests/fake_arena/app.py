@@ -22,7 +22,7 @@ from .gate import (
     says_headless,
 )
 from .models import is_image_model, page_html, png_bytes
-from .pages import LOGIN_PATH, VERIFY_PATH
+from .pages import CHECKBOX_PATH, LOGIN_PATH
 from .replies import Reply
 from .validation import RecordedRequest, check_body, check_content_type
 
@@ -122,8 +122,8 @@ class ArenaApp:
             await _respond(send, 404, [("content-type", "text/plain")], b"Not found")
         elif path == LOGIN_PATH and method == "POST":
             await self._login(receive, send)
-        elif path == VERIFY_PATH and method == "POST":
-            await self._verify(send)
+        elif path == CHECKBOX_PATH and method == "POST":
+            await self._tick_checkbox(send)
         elif method in ("GET", "HEAD"):
             await self._page(send, cookies)
         else:
@@ -235,7 +235,7 @@ class ArenaApp:
         await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _verify(self, send: Callable) -> None:
+    async def _tick_checkbox(self, send: Callable) -> None:
         """The challenge's box was ticked: the challenge ends, with a clearance cookie, and back to the page."""
         headers = [(b"location", b"/"), (b"content-length", b"0")]
         if self.arena.challenge:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 LOGIN_PATH = "/fake/login"
-VERIFY_PATH = "/fake/verify"  # the challenge page's "Verify you are human" box posts here
+CHECKBOX_PATH = "/fake/verify"  # the challenge page's "Verify you are human" box posts here
 CONVERSATION_SESSION_ID = "5e551070-c0de-4aaa-8bbb-000000000001"
 CONVERSATION_MESSAGE_ID = "3e55a6e0-c0de-4ccc-9ddd-000000000002"
 RETRY_URL = (
@@ -94,7 +94,7 @@ __all__ = [
     "CONVERSATION_SESSION_ID",
     "LOGIN_FORM",
     "LOGIN_PATH",
-    "VERIFY_PATH",
+    "CHECKBOX_PATH",
     "RETRY_URL",
     "answer_card",
     "interactive_parts",
