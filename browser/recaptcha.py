@@ -45,8 +45,10 @@ async def _mint_v2(channel: PageChannel, spec: RecaptchaSpec) -> str:
     page_spec = spec.to_page()
     key = await channel.call("findV2SiteKey", page_spec, timeout=spec.timeout_ms / 1000 + SLACK, wait=True)
     if not isinstance(key, str) or not key:
-        raise ArenaFailure(FailureKind.RECAPTCHA, "no reCAPTCHA token could be minted in the page: "
-                           "no reCAPTCHA v2 site key found in the arena page")
+        raise ArenaFailure(
+            FailureKind.RECAPTCHA,
+            "no reCAPTCHA token could be minted in the page: no reCAPTCHA v2 site key found in the arena page",
+        )
     expression = f"({_script('mint_v2.js')})({json.dumps([key, page_spec])})"
     wait_s = max(spec.timeout_ms, spec.challenge_wait_ms) / 1000 + SLACK
     result = await channel.evaluate_in_main_world(expression, timeout=wait_s)
