@@ -34,7 +34,7 @@ BYPASS_POSITION = "a"
 BYPASS_FLAG = "--bypass"
 BYPASS_GREETING = "Hi"
 EMPTY_USER_TEXT = " "  # the arena refuses an empty user message
-TOKEN_ATTEMPTS = 2  # a refused reCAPTCHA token: one fresh token, one retry
+TOKEN_ATTEMPTS = 2  # a token the page could not mint: one more try
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +105,14 @@ class ChatService:
         self.limiter = limiter or Limiter(max_active=1_000_000, max_waiting=0)
         # a service built without a page only builds requests (tests of request shaping)
         self.accounts = accounts if accounts is not None or page is None else AccountPool.of_pages([page], None)
+        #: why reCAPTCHA needs a person right now (a v2 image challenge), for /health; None when not
+        self.recaptcha_attention: str | None = None
 
-    def build(self, chat: ChatRequest, settings: Settings) -> ArenaRequest:
-        """The arena request through the protocol the router chooses for the model."""
+    def build(self, chat: ChatRequest, settings: Settings, *, recaptcha_v2: bool = False) -> ArenaRequest:
+        """The arena request through the protocol the router chooses for the model.
+
+        `recaptcha_v2`: the create request carries a reCAPTCHA v2 token instead of v3 (the fallback).
+        """
         model = self.models.get(chat.model)
         image = bool(model and model.image)
         messages = prepare_messages(list(chat.messages), settings, image=image)
@@ -120,7 +125,7 @@ class ChatService:
                     f"(`lmarena-bridge capture --model {chat.model}`) to use the retry protocol",
                     param="model",
                 )
-            return build_create_request(messages, model.id, image=image)
+            return build_create_request(messages, model.id, modality=model.modality, recaptcha_v2=recaptcha_v2)
         if model is None or model.id is None:
             log.warning("model %r has no arena id in models.json; the captured session decides the model", chat.model)
         return build_retry_request(messages, route.session, model.id if model else None, image=image)
@@ -128,16 +133,20 @@ class ChatService:
     async def events(self, chat: ChatRequest, settings: Settings) -> AsyncGenerator[Event, None]:
         """The answer's events; BrowserErrors come out as BridgeErrors.
 
-        A reCAPTCHA token the arena refuses before the answer starts gets one retry
-        with a freshly built request (new ids; page.js mints a new token). The account
-        sending it is the pool's (accounts.py: pacing, cooldowns, several profiles).
+        Before the answer starts, a failed attempt may be retried with a freshly built
+        request (new ids, a new token): see `Attempts`; the site's own page does the same
+        (v3, then the v2 fallback). The account sending it is the pool's (accounts.py:
+        pacing, cooldowns, several profiles); a verdict that survives the retries puts that
+        account in cooldown. A model the arena does not offer (`Models not found`) is marked
+        unusable in the registry.
         """
         request = self.build(chat, settings)
         async with (
             self.limiter.slot(wait=settings.stream_response_timeout_seconds),
             self.accounts.turn(settings) as account,
         ):
-            for attempt in range(1, TOKEN_ATTEMPTS + 1):
+            attempts = Attempts()
+            while True:
                 started = False
                 stream = account.page.stream(request, timeout=settings.stream_response_timeout_seconds)
                 async with aclosing(stream):
@@ -145,14 +154,58 @@ class ChatService:
                         async for event in stream:
                             started = True
                             yield event
+                        self.recaptcha_attention = None
                         return
                     except BrowserError as exc:
-                        if attempt < TOKEN_ATTEMPTS and not started and _token_refused(exc, request):
-                            log.info("the arena refused the reCAPTCHA token (%s); retrying with a fresh one", exc)
-                            request = self.build(chat, settings)
-                            continue
-                        raise from_browser(exc) from exc
+                        retry = None if started else attempts.next_attempt(exc, request)
+                        if retry is None:
+                            self._note_failure(chat, exc)
+                            raise from_browser(exc) from exc
+                        request = self.build(chat, settings, recaptcha_v2=retry == RETRY_V2)
+
+    def _note_failure(self, chat: ChatRequest, exc: BrowserError) -> None:
+        if not isinstance(exc, ArenaFailure):
+            return
+        if exc.kind is FailureKind.MODEL_NOT_FOUND:
+            self.models.mark_unusable(chat.model, str(exc))
+        elif exc.kind is FailureKind.RECAPTCHA_CHALLENGE:
+            self.recaptcha_attention = str(exc)
 
 
-def _token_refused(exc: BrowserError, request: ArenaRequest) -> bool:
-    return request.recaptcha is not None and isinstance(exc, ArenaFailure) and exc.kind is FailureKind.RECAPTCHA
+RETRY_FRESH, RETRY_V3, RETRY_V2 = "fresh", "v3", "v2"
+
+
+class Attempts:
+    """Which retry, if any, follows a failure before the answer started (protocol.md section 2).
+
+    - a refused reCAPTCHA token (403 `recaptcha validation failed`, 429 `prompt failed`):
+      one fresh v3 token, then the v2 fallback (`recaptchaV2Token`), then the failure;
+    - a token the page could not mint: one more try;
+    - a session that turned into a battle (400 `... expected a BATTLE turn`): a new evaluation, once.
+    """
+
+    def __init__(self) -> None:
+        self.refused = 0
+        self.unminted = 0
+        self.battles = 0
+
+    def next_attempt(self, exc: BrowserError, request: ArenaRequest) -> str | None:
+        if request.recaptcha is None or not isinstance(exc, ArenaFailure):
+            return None
+        if exc.kind is FailureKind.BATTLE_TURN and self.battles == 0:
+            self.battles += 1
+            log.info("the arena session turned into a battle (%s); starting a new evaluation", exc)
+            return RETRY_FRESH
+        if exc.kind is not FailureKind.RECAPTCHA or request.recaptcha.version == 2:
+            return None
+        if exc.status is None:  # the page could not mint a token
+            self.unminted += 1
+            return RETRY_V3 if self.unminted < TOKEN_ATTEMPTS else None
+        self.refused += 1
+        if self.refused == 1:
+            log.info("the arena refused the reCAPTCHA token (%s); retrying with a fresh one", exc)
+            return RETRY_V3
+        if self.refused == 2:
+            log.info("the arena refused a fresh reCAPTCHA v3 token too (%s); trying the v2 fallback", exc)
+            return RETRY_V2
+        return None

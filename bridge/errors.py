@@ -8,11 +8,12 @@
     │   └── ContentFlagged       422 invalid_request_error content_flagged
     ├── AuthenticationFailed     401 authentication_error  invalid_api_key, arena_unauthorized
     ├── NotLoopback              403 permission_error      loopback_only (/internal/* from elsewhere)
+    ├── PermissionDenied         403 permission_error      recaptcha_failed (after the v2 fallback)
     ├── CaptureTimeout           408 timeout_error         capture_timeout
     ├── RateLimited              429 rate_limit_error      arena_rate_limited, queue_full
-    ├── UpstreamError            502 upstream_error        arena_error
+    ├── UpstreamError            502 upstream_error        arena_error, upload_failed
     ├── ServiceUnavailable       503 service_unavailable   browser_starting, cloudflare_challenge,
-    │                                                      browser_crashed, logged_out,
+    │                                                      browser_crashed, logged_out, arena_unreachable,
     │                                                      account_cooling_down, no_account_ready
     ├── ArenaTimeout             504 timeout_error         arena_timeout
     └── ClientGone               499 client_closed         client_closed_request (nobody reads it)
@@ -36,6 +37,7 @@ from browser.errors import (
     PageGone,
     PageNotReady,
     StreamTimeout,
+    UploadFailed,
 )
 
 
@@ -100,6 +102,10 @@ class NotLoopback(BridgeError):
     status, type, code = 403, "permission_error", "loopback_only"
 
 
+class PermissionDenied(BridgeError):
+    status, type, code = 403, "permission_error", "recaptcha_failed"
+
+
 class CaptureTimeout(BridgeError):
     status, type, code = 408, "timeout_error", "capture_timeout"
 
@@ -141,12 +147,24 @@ _FAILURES: dict[FailureKind, tuple[type[BridgeError], str | None, str]] = {
         "(if it persists, run `lmarena-bridge serve --headed` and pass it by hand)",
     ),
     FailureKind.RECAPTCHA: (
-        UpstreamError,
+        PermissionDenied,
         "recaptcha_failed",
-        "the arena's reCAPTCHA check failed even with a fresh token ({}): reCAPTCHA does not trust the "
-        "bridge's browser right now. Open the arena with `lmarena-bridge login` (or `lmarena-bridge serve "
-        "--headed`), send one message there by hand, then retry; or capture session ids with "
-        '`lmarena-bridge capture` and set protocol to "retry" in config.jsonc',
+        "the arena's reCAPTCHA check failed ({}; a refused token was retried fresh and with the v2 fallback): "
+        "reCAPTCHA does not trust the bridge's browser right now. Open the arena with `lmarena-bridge login` (or "
+        "`lmarena-bridge serve --headed`), send one message there by hand, then retry; or capture session ids "
+        'with `lmarena-bridge capture` and set protocol to "retry" in config.jsonc',
+    ),
+    FailureKind.RECAPTCHA_CHALLENGE: (
+        PermissionDenied,
+        "recaptcha_failed",
+        "the arena's reCAPTCHA v2 check wants a person to solve an image challenge ({}): run "
+        "`lmarena-bridge serve --headed`, solve the challenge in the arena window, then retry "
+        "(or solve it in the web console at /ui where it is available)",
+    ),
+    FailureKind.BATTLE_TURN: (
+        UpstreamError,
+        None,
+        "the arena turned the conversation into a battle even in a new evaluation ({}); retry the request",
     ),
     FailureKind.MODEL_NOT_FOUND: (
         ModelNotFound,
@@ -187,6 +205,8 @@ def from_browser(exc: BrowserError) -> BridgeError:
         )
     if isinstance(exc, FetchFailed):
         return UpstreamError(f"{exc}; retry the request")
+    if isinstance(exc, UploadFailed):
+        return UpstreamError(f"{exc}; retry the request, or send the file as a link", code="upload_failed")
     return ServiceUnavailable(str(exc), code="browser_crashed", retry_after=RETRY_SOON)
 
 

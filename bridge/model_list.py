@@ -2,7 +2,8 @@
 
 It runs at start-up (`auto_update_models`), on `POST /internal/models/refresh` and on
 `lmarena-bridge models --refresh`. `available_models.json` gets the arena's full model
-objects; `models.json` gets each new public name (image models as "uuid:image") appended,
+objects; `models.json` gets each new usable public name (image models as "uuid:image", search
+models as "uuid:search") appended,
 with the user's entries, comments and formatting kept.
 """
 
@@ -18,13 +19,13 @@ from typing import Any
 import json5
 
 from browser import ArenaPage
-from browser.arena import is_image_model
+from browser.arena import is_usable_model, model_modality
 from browser.driver import LOGGED_OUT, READY
 from browser.errors import BrowserError
 
 from .config import Settings
 from .jsonc import atomic_write_text, update_file
-from .models import IMAGE_SUFFIX
+from .models import entry_for
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,17 @@ class RefreshResult:
 
 
 def new_entries(existing: Mapping[str, Any], models: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """models.json entries for the public names not in it yet ("uuid" or "uuid:image")."""
+    """models.json entries for the usable public names not in it yet ("uuid", "uuid:image", "uuid:search").
+
+    Models not selectable or without text/image/search output (webdev-only and the like) are left out.
+    """
     added: dict[str, str] = {}
     for model in models:
         name, model_id = model.get("publicName"), model.get("id")
-        if not isinstance(name, str) or not name or not isinstance(model_id, str):
+        if not isinstance(name, str) or not name or not isinstance(model_id, str) or not is_usable_model(model):
             continue
         if name not in existing and name not in added:
-            added[name] = model_id + (IMAGE_SUFFIX if is_image_model(model) else "")
+            added[name] = entry_for(model_id, model_modality(model))
     return added
 
 

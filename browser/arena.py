@@ -21,7 +21,10 @@ from urllib.parse import urlsplit
 
 from .errors import ArenaFailure, FailureKind
 
-DEFAULT_ARENA_URL = "https://lmarena.ai"
+DEFAULT_ARENA_URL = "https://arena.ai"
+# The site's old host (lmarena.ai) answers 301 to the new one, which turns POSTs into 405s, so a
+# configured host that answers a permanent redirect to another host is followed once at start-up.
+MOVED_STATUSES = (301, 308)
 
 AUTH_COOKIE = "arena-auth-prod-v1"
 AUTH_COOKIE_PARTS = ("arena-auth-prod-v1.0", "arena-auth-prod-v1.1")
@@ -38,18 +41,52 @@ REQUEST_HEADERS = {"Content-Type": "text/plain;charset=UTF-8", "Accept": "*/*"}
 # Create-evaluation protocol (protocol.md section 2): no captured ids, a reCAPTCHA token instead.
 CREATE_PATH = "/nextjs-api/stream/create-evaluation"
 POST_TO_EVALUATION_PATH = "/nextjs-api/stream/post-to-evaluation/{evaluation_id}"
-CREATE_MODE = "direct"
-MODALITY_CHAT, MODALITY_IMAGE = "chat", "image"
+# "direct" is refused for a new conversation (400); the site's own direct page sends "direct-battle".
+CREATE_MODE = "direct-battle"
+MODALITY_CHAT, MODALITY_SEARCH, MODALITY_IMAGE = "chat", "search", "image"
+MODALITIES = (MODALITY_CHAT, MODALITY_SEARCH, MODALITY_IMAGE)
+# A direct-battle session that turned into a battle refuses follow-ups with this 400.
+BATTLE_TURN_MARKER = "expected a BATTLE turn"
 RECAPTCHA_ACTION = "chat_submit"
 RECAPTCHA_BODY_KEY = "recaptchaV3Token"
-# The page loads reCAPTCHA Enterprise as `<script src=".../recaptcha/enterprise.js?render=<site key>">`
-# and its widget frame as `.../recaptcha/enterprise/anchor?...&k=<site key>`: the key is read
-# from those URLs (script/iframe src, else the page's inline scripts) at run time, never stored.
-# Used as a JavaScript RegExp by mint.js too: keep it to syntax both languages share.
+RECAPTCHA_V2_BODY_KEY = "recaptchaV2Token"
+# The page loads reCAPTCHA Enterprise as `<script src=".../recaptcha/enterprise.js?render=<site key>">`,
+# its widget frame as `.../recaptcha/enterprise/anchor?...&k=<site key>`, and its scripts call
+# `grecaptcha.enterprise.execute("<site key>", ...)`: the key is read from those (script/iframe src,
+# else the page's inline scripts) at run time, never stored.
+# Used as JavaScript RegExps by mint.js and page.js too: keep them to syntax both languages share, one group.
 RECAPTCHA_SITE_KEY_RE = re.compile(
-    r"recaptcha/enterprise(?:\.js\?(?:[^\"'\s<>]*&)?render=|/anchor\?(?:[^\"'\s<>]*&)?k=)([\w-]{20,})"
+    r"(?:recaptcha/enterprise(?:\.js\?(?:[^\"'\s<>]*&)?render=|/anchor\?(?:[^\"'\s<>]*&)?k=)"
+    r"|\.execute\(\s*[\"'])([\w-]{20,})"
 )
+# The v2 checkbox ("Security Verification") has its own key, given to `render(el, {sitekey: ...})`
+# in the page's scripts or as a `data-sitekey` attribute.
+RECAPTCHA_V2_SITE_KEY_RE = re.compile(r"(?:data-sitekey=[\"']|[\"']?sitekey[\"']?\s*:\s*[\"'])([\w-]{20,})")
 RECAPTCHA_TIMEOUT_MS = 15_000
+# A v2 widget that shows an image challenge needs a person: how long to wait for one to solve it.
+RECAPTCHA_V2_CHALLENGE_WAIT_MS = 3_000
+RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS = 120_000
+# The challenge frame reCAPTCHA opens when the checkbox escalates to an image puzzle.
+RECAPTCHA_CHALLENGE_FRAME_PATTERN = r"recaptcha/(?:enterprise|api2)/bframe"
+# The site's Stop button (protocol.md section 2): ends an answer upstream.
+STOP_PATH = "/nextjs-api/stream/stop/{session_id}/messages/{message_id}"
+
+# Attachments (protocol.md section 3): server actions named in the page's JS chunks as
+# `createServerReference)("<id>",callServer,void 0,findSourceMapURL,"<name>")`; a POST to the page's
+# path with a `Next-Action` header calls one, and line `1:` of its RSC reply holds the result.
+# Used as a JavaScript RegExp by page.js: group 1 the id, group 2 the name.
+SERVER_ACTION_RE = re.compile(r'createServerReference\)\(\s*"([0-9a-f]{32,})"[^"]*"([A-Za-z_$][\w$]*)"\s*\)')
+UPLOAD_ACTIONS = ("generateUploadUrl", "getSignedUrl")
+ACTION_HEADER = "Next-Action"
+ACTION_HEADERS = {"Accept": "text/x-component", "Content-Type": "text/plain;charset=UTF-8"}
+ACTION_RESULT_PREFIX = "1:"
+# Next.js answers an action id of another deploy with 404 and this header or text.
+ACTION_NOT_FOUND_HEADER = "x-nextjs-action-not-found"
+ACTION_NOT_FOUND_PATTERN = r"Server action not found|Failed to find Server Action"
+# The model list outside the page: the RSC reply of the chat page fetched with this header.
+MODELS_RSC_PATH = "/text/direct"
+RSC_HEADERS = {"RSC": "1"}
+
 # Transcript of a folded conversation (the create protocol has no history array).
 TRANSCRIPT_LABELS = {"system": "System", "user": "User", "assistant": "Assistant"}
 TRANSCRIPT_SEPARATOR = "\n\n"
@@ -60,8 +97,16 @@ CHALLENGE_MARKERS = ("<title>Just a moment...</title>", "Enable JavaScript and c
 # Stream lines: `<side><type>:<json>`, sometimes wrapped as `data: ...`.
 STREAM_LINE_RE = re.compile(r"^([ab])([0-9a-z]):(.*)$", re.DOTALL)
 SSE_WRAPPER = "data: "
+# The Vercel AI SDK data stream (v4) codes, protocol.md "Stream format".
 TYPE_TEXT, TYPE_REASONING, TYPE_DATA, TYPE_ERROR, TYPE_FINISH = "0", "g", "2", "3", "d"
+TYPE_TOOL_DELTA = "c"  # tool-call delta: search citations arrive this way
+TYPE_STEP_START, TYPE_STEP_END = "f", "e"  # a step's start and end: never the end of the answer
+# Known and of no use to the bridge: tool-call start/call/result, annotations, source, file.
+TYPE_IGNORED = ("9", "a", "b", "8", "h", "k")
 FINISH_REASONS = {"stop": "stop", "length": "length", "content-filter": "content_filter"}
+FINISH_ERROR = "error"
+# A text line with exactly this string means the arena failed after answering 200.
+ARENA_ERROR_TEXT = "hasArenaError"
 
 NEXT_FLIGHT_RE = re.compile(r'self\.__next_f\.push\(\[\d+,\s*("(?:[^"\\]|\\.)*")\]\)', re.DOTALL)
 INITIAL_MODELS_KEY = '"initialModels":'
@@ -101,31 +146,88 @@ class ArenaRequest:
     headers: Mapping[str, str] = field(default_factory=lambda: dict(REQUEST_HEADERS))
     # When set, a reCAPTCHA token is minted in the page just before the fetch and put in the body.
     recaptcha: RecaptchaSpec | None = None
+    # The body's `userMessage.experimental_attachments` hold data: URLs that page.js uploads first.
+    uploads: bool = False
+    # Where the site's Stop button posts for this answer (create protocol), if anywhere.
+    stop_path: str | None = None
 
-    def to_page(self) -> dict[str, Any]:
-        """What page.js fetches: method, path, headers and the body as sent."""
-        return {"method": self.method, "path": self.path, "headers": dict(self.headers), "body": self.body}
+    def to_page(self, actions: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """What page.js fetches: method, path, headers, the body as sent; `uploads` (the upload
+        flow's spec with `actions`, name -> server-action id) when it uploads attachments first."""
+        page: dict[str, Any] = {
+            "method": self.method,
+            "path": self.path,
+            "headers": dict(self.headers),
+            "body": self.body,
+        }
+        if self.uploads:
+            page["uploads"] = upload_spec(actions or {})
+        return page
 
     def with_token(self, token: str) -> ArenaRequest:
-        """This request with the minted reCAPTCHA token in its body (ValueError without a spec)."""
+        """This request with the minted reCAPTCHA token in its body, the spec's `drop_keys`
+        removed (the v2 fallback drops the v3 key); ValueError without a spec."""
         if self.recaptcha is None:
             raise ValueError("this request takes no reCAPTCHA token")
         body = json.loads(self.body)
+        for key in self.recaptcha.drop_keys:
+            body.pop(key, None)
         body[self.recaptcha.body_key] = token
         return dataclasses.replace(self, body=json.dumps(body, ensure_ascii=False), recaptcha=None)
 
 
+def upload_spec(actions: Mapping[str, str]) -> dict[str, Any]:
+    """What page.js needs to run the upload flow (protocol.md section 3)."""
+    return {
+        "actions": dict(actions),
+        "actionHeader": ACTION_HEADER,
+        "headers": dict(ACTION_HEADERS),
+        "resultPrefix": ACTION_RESULT_PREFIX,
+        "notFoundHeader": ACTION_NOT_FOUND_HEADER,
+        "notFoundPattern": ACTION_NOT_FOUND_PATTERN,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class RecaptchaSpec:
-    """How the token is minted (mint.js): the action, where the site key is found, the body key to fill."""
+    """How the token is minted (browser/recaptcha.py): the action, where the site key is found, the body key to fill.
+
+    `version` 3: mint.js runs `grecaptcha.enterprise.execute(key, {action})` with the v3 key. `version` 2
+    (the fallback, protocol.md section 2): mint_v2.js renders an invisible v2 widget with the v2 key; if
+    it shows an image challenge nobody solves within `challenge_wait_ms`, a person is needed.
+    """
 
     action: str = RECAPTCHA_ACTION
     site_key_pattern: str = RECAPTCHA_SITE_KEY_RE.pattern
     body_key: str = RECAPTCHA_BODY_KEY
     timeout_ms: int = RECAPTCHA_TIMEOUT_MS
+    version: int = 3
+    v2_site_key_pattern: str = RECAPTCHA_V2_SITE_KEY_RE.pattern
+    challenge_frame_pattern: str = RECAPTCHA_CHALLENGE_FRAME_PATTERN
+    challenge_wait_ms: int = RECAPTCHA_V2_CHALLENGE_WAIT_MS
+    drop_keys: tuple[str, ...] = ()
 
     def to_page(self) -> dict[str, Any]:
-        return {"action": self.action, "siteKeyPattern": self.site_key_pattern, "timeoutMs": self.timeout_ms}
+        return {
+            "action": self.action,
+            "siteKeyPattern": self.site_key_pattern,
+            "bodyKey": self.body_key,
+            "timeoutMs": self.timeout_ms,
+            "version": self.version,
+            "v2SiteKeyPattern": self.v2_site_key_pattern,
+            "challengeFramePattern": self.challenge_frame_pattern,
+            "challengeWaitMs": self.challenge_wait_ms,
+            "dropKeys": list(self.drop_keys),
+        }
+
+
+V2_RECAPTCHA = RecaptchaSpec(version=2, body_key=RECAPTCHA_V2_BODY_KEY, drop_keys=(RECAPTCHA_BODY_KEY,))
+
+
+def find_site_key(text: str, pattern: re.Pattern[str] = RECAPTCHA_SITE_KEY_RE) -> str | None:
+    """The first reCAPTCHA site key in `text` (a script URL or a script's source), if any."""
+    match = pattern.search(text)
+    return match.group(1) if match else None
 
 
 def participant_position(role: str, mode: str, battle_target: str) -> str:
@@ -209,13 +311,19 @@ def build_create_request(
     messages: Sequence[ArenaMessage],
     model_id: str,
     *,
-    image: bool = False,
+    modality: str = MODALITY_CHAT,
     evaluation_id: str | None = None,
+    recaptcha_v2: bool = False,
 ) -> ArenaRequest:
     """The create-evaluation POST (or, with `evaluation_id`, a follow-up post-to-evaluation).
 
-    The body carries a `recaptchaV3Token` of null, filled in (`with_token`) just before the fetch.
+    protocol.md section 2: `mode: "direct-battle"`, `modelAId`, `modelBMessageId` always,
+    `modality` one of MODALITIES (the model's: see `model_modality`). The body carries a
+    `recaptchaV3Token` of null, filled in (`with_token`) just before the fetch; with `recaptcha_v2`
+    a v2 token goes into `recaptchaV2Token` and the v3 key is dropped (the site's fallback).
     """
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
     session_id, user_id, model_a_id, model_b_id = uuid7s(4)
     content, attachments = fold_transcript(messages)
     body: dict[str, Any] = {"id": evaluation_id or session_id}
@@ -227,17 +335,31 @@ def build_create_request(
         "modelAMessageId": model_a_id,
         "modelBMessageId": model_b_id,
         "userMessage": {"content": content, "experimental_attachments": attachments, "metadata": {}},
-        "modality": MODALITY_IMAGE if image else MODALITY_CHAT,
+        "modality": modality,
         RECAPTCHA_BODY_KEY: None,
     }
     path = CREATE_PATH if evaluation_id is None else POST_TO_EVALUATION_PATH.format(evaluation_id=evaluation_id)
-    return ArenaRequest("POST", path, json.dumps(body, ensure_ascii=False), recaptcha=RecaptchaSpec())
+    spec = V2_RECAPTCHA if recaptcha_v2 else RecaptchaSpec()
+    uploads = any(str(a.get("url", "")).startswith("data:") for a in attachments)
+    stop = STOP_PATH.format(session_id=body["id"], message_id=model_a_id)
+    body_text = json.dumps(body, ensure_ascii=False)
+    return ArenaRequest("POST", path, body_text, recaptcha=spec, uploads=uploads, stop_path=stop)
 
 
 def parse_retry_url(url: str) -> tuple[str, str] | None:
     """The (session_id, message_id) a Retry request's URL carries, if it is one."""
     match = RETRY_URL_RE.search(url)
     return (match.group(1), match.group(2)) if match else None
+
+
+# Chromium's network errors for a page that cannot load at all (net::ERR_...).
+UNREACHABLE_RE = re.compile(r"net::ERR_[A-Z_]+")
+
+
+def unreachable_reason(message: str) -> str | None:
+    """The network error in a navigation failure's message (`net::ERR_CONNECTION_REFUSED`), if any."""
+    match = UNREACHABLE_RE.search(message)
+    return match.group(0) if match else None
 
 
 def is_challenge_title(title: str) -> bool:
@@ -290,13 +412,20 @@ _STATUS_KINDS = {
 }
 
 
+RECAPTCHA_VERDICT_429 = "prompt failed"
+
+
 def classify_failure(status: int, headers: Mapping[str, str], body: str) -> ArenaFailure:
-    """Turn an arena error response into a typed failure."""
+    """Turn an arena error response into a typed failure (protocol.md, "Errors the site returns")."""
     text = _error_text(body)
     if status == 403 and is_challenge_body(body):
         kind = FailureKind.CHALLENGE
     elif status == 403 and "recaptcha" in text.lower():
         kind = FailureKind.RECAPTCHA
+    elif status == 429 and text.strip().lower() == RECAPTCHA_VERDICT_429:
+        kind = FailureKind.RECAPTCHA
+    elif status == 400 and BATTLE_TURN_MARKER in text:
+        kind = FailureKind.BATTLE_TURN
     else:
         kind = _STATUS_KINDS.get(status, FailureKind.UPSTREAM)
     return ArenaFailure(kind, text or f"HTTP {status}", status=status, retry_after=_retry_after(headers))
@@ -304,7 +433,15 @@ def classify_failure(status: int, headers: Mapping[str, str], body: str) -> Aren
 
 def extract_models(html: str) -> list[dict[str, Any]]:
     """The model objects embedded in the page's Next.js flight data."""
-    flight = "".join(json.loads(chunk) for chunk in NEXT_FLIGHT_RE.findall(html))
+    return _models_in_flight("".join(json.loads(chunk) for chunk in NEXT_FLIGHT_RE.findall(html)))
+
+
+def extract_models_from_rsc(text: str) -> list[dict[str, Any]]:
+    """The model objects in an RSC reply (`<n>:<JSON>` records, as `RSC: 1` fetches return)."""
+    return _models_in_flight(text)
+
+
+def _models_in_flight(flight: str) -> list[dict[str, Any]]:
     decoder = json.JSONDecoder()
     start = flight.find(INITIAL_MODELS_KEY)
     if start >= 0:
@@ -325,6 +462,31 @@ def extract_models(html: str) -> list[dict[str, Any]]:
     return list(found.values())
 
 
+def _outputs(model: Mapping[str, Any]) -> Mapping[str, Any]:
+    capabilities = model.get("capabilities")
+    outputs = capabilities.get("outputCapabilities") if isinstance(capabilities, Mapping) else None
+    return outputs if isinstance(outputs, Mapping) else {}
+
+
 def is_image_model(model: Mapping[str, Any]) -> bool:
-    outputs = (model.get("capabilities") or {}).get("outputCapabilities") or {}
-    return bool(outputs.get("image"))
+    return bool(_outputs(model).get("image"))
+
+
+def is_search_model(model: Mapping[str, Any]) -> bool:
+    """A model with `outputCapabilities.search` wants `modality: "search"` (protocol.md, Models)."""
+    return bool(_outputs(model).get("search")) and not is_image_model(model)
+
+
+def model_modality(model: Mapping[str, Any]) -> str:
+    """The create-evaluation `modality` for a model object: image, search or chat."""
+    if is_image_model(model):
+        return MODALITY_IMAGE
+    return MODALITY_SEARCH if is_search_model(model) else MODALITY_CHAT
+
+
+def is_usable_model(model: Mapping[str, Any]) -> bool:
+    """Selectable, with text, image or search output (many listed models are webdev-only or hidden)."""
+    if model.get("userSelectable") is False:
+        return False
+    outputs = _outputs(model)
+    return any(outputs.get(kind) for kind in ("text", "image", "search"))

@@ -13,18 +13,20 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import replace
 from importlib import resources
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-from playwright.async_api import BrowserContext, Page, Playwright, Request, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Request, Response, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from . import arena
 from .capture import OwnRequests, RetryCapture
 from .channel import CALL_TIMEOUT, PageChannel
-from .errors import BrowserError, FailureKind, PageGone, PageNotReady
+from .errors import BrowserError, FailureKind, PageGone, PageNotReady, UploadFailed
 from .launcher import Launched, LaunchOptions, launch
 from .recaptcha import with_fresh_token
 from .reports import download, expect_report, next_report, read_body
@@ -32,12 +34,13 @@ from .stream import Event, Finish, StreamParser
 
 log = logging.getLogger(__name__)
 
-STARTING, READY, CHALLENGE, LOGGED_OUT, CRASHED = (
+STARTING, READY, CHALLENGE, LOGGED_OUT, CRASHED, UNREACHABLE = (
     "browser_starting",
     "ready",
     "cloudflare_challenge",
     "logged_out",
     "browser_crashed",
+    "arena_unreachable",
 )
 NOT_READY_MESSAGES = {
     STARTING: "the browser is still starting; retry in a few seconds",
@@ -45,6 +48,7 @@ NOT_READY_MESSAGES = {
     "(if it persists, run `lmarena-bridge serve --headed` and pass it by hand)",
     CRASHED: "the browser crashed; the bridge is reopening it",
 }
+RELOADING_STATES = (CHALLENGE, STARTING, UNREACHABLE)
 WATCH_INTERVAL = 2.0
 START_RETRY_FIRST, START_RETRY_MAX = 5.0, 60.0
 CHALLENGE_RELOAD_EVERY = 15.0
@@ -73,6 +77,8 @@ class ArenaPage:
         self._own = OwnRequests()
         self._launched: Launched | None = None
         self.mode = options.mode  # headless | virtual_display | headed (modes.py)
+        self._actions: dict[str, str] | None = None  # server-action ids by name, read from the page
+        self._followed_old_host = False
 
     # -- life cycle -------------------------------------------------------
 
@@ -136,11 +142,38 @@ class ArenaPage:
     async def _navigate(self, page: Page) -> None:
         self._set_state(STARTING, f"opening {self.url}")
         try:
-            await page.goto(self.url, wait_until="domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+            response = await page.goto(self.url, wait_until="domcontentloaded", timeout=NAVIGATION_TIMEOUT_MS)
+            if response is not None and not self._followed_old_host:
+                await self._follow_moved_host(response)
         except PlaywrightError as exc:
-            self._set_state(STARTING, f"could not open {self.url}: {exc.message.splitlines()[0]}")
+            first_line = exc.message.splitlines()[0]
+            network = arena.unreachable_reason(exc.message)
+            self._set_state(UNREACHABLE if network else STARTING, f"could not open {self.url}: {first_line}")
             return
         await self.assess()
+
+    async def _follow_moved_host(self, response: Response) -> None:
+        """arena_url answered a permanent redirect to another host (lmarena.ai -> arena.ai): use the
+        new host from now on, once (writes through the redirect would arrive as GETs: 405)."""
+        first = response.request
+        while first.redirected_from is not None:
+            first = first.redirected_from
+        if first is response.request:
+            return
+        moved_from = await first.response()
+        old, new = urlsplit(self.url), urlsplit(response.url)
+        if moved_from is None or moved_from.status not in arena.MOVED_STATUSES or old.netloc == new.netloc:
+            return
+        self._followed_old_host = True
+        moved = f"{new.scheme}://{new.netloc}"
+        log.warning(
+            "arena_url %s redirects to %s: the bridge uses %s from now on (set arena_url to it in config.jsonc; "
+            "writes through the redirect would fail with 405)",
+            self.url,
+            moved,
+            moved,
+        )
+        self.url = moved + (old.path if old.path not in ("", "/") else "")
 
     async def close(self) -> None:
         self._closing = True
@@ -173,7 +206,7 @@ class ArenaPage:
     async def assess(self) -> str:
         """Look at the page and set the state: challenge, logged out or ready."""
         page = self._page
-        if page is None or page.is_closed():
+        if page is None or page.is_closed() or self.state == UNREACHABLE:
             return self.state
         try:
             async with asyncio.timeout(CALL_TIMEOUT):
@@ -213,7 +246,7 @@ class ArenaPage:
                 else:
                     await self.assess()
                     since_reload += WATCH_INTERVAL
-                    if self.state in (CHALLENGE, STARTING) and since_reload >= CHALLENGE_RELOAD_EVERY:
+                    if self.state in RELOADING_STATES and since_reload >= CHALLENGE_RELOAD_EVERY:
                         since_reload = 0.0
                         await self.reload()
             except (PlaywrightError, BrowserError) as exc:
@@ -295,7 +328,50 @@ class ArenaPage:
         return self._page
 
     async def stream(self, request: arena.ArenaRequest, *, timeout: float) -> AsyncGenerator[Event, None]:
-        """Run `request` in the page; yield its events. Closing the iterator aborts the fetch."""
+        """Run `request` in the page; yield its events. Closing the iterator aborts the fetch
+        (and, for the create protocol, presses the site's Stop for the answer).
+
+        Attachments are uploaded with the site's server actions, read from the page's scripts;
+        when the site no longer knows those ids (a new deploy) they are read again, once.
+        """
+        for attempt in range(2):
+            actions = await self.server_actions(refresh=attempt > 0) if request.uploads else None
+            started = False
+            inner = self._stream_once(request, actions, timeout=timeout)
+            async with aclosing(inner):
+                try:
+                    async for event in inner:
+                        started = True
+                        yield event
+                    return
+                except UploadFailed as exc:
+                    if started or not exc.action_unknown or attempt:
+                        raise
+                    log.info("the arena's server actions changed (%s); reading them from the page again", exc)
+
+    async def server_actions(self, *, refresh: bool = False) -> dict[str, str]:
+        """The upload flow's server-action ids by name, discovered in the page's scripts (cached)."""
+        if self._actions is None or refresh:
+            self._ready_page()
+            channel = self._channel
+            assert channel is not None
+            found = await channel.call("discoverActions", arena.SERVER_ACTION_RE.pattern, wait=True)
+            actions = {k: v for k, v in (found or {}).items() if k in arena.UPLOAD_ACTIONS}
+            log.info("server actions found in the arena page: %s", actions or "none")
+            self._actions = actions
+        return self._actions
+
+    def _with_person_time(self, request: arena.ArenaRequest) -> arena.ArenaRequest:
+        spec = request.recaptcha
+        if spec is not None and spec.version == 2 and self.mode == "headed":
+            # a person at the window can solve an image challenge: give them time
+            headed = replace(spec, challenge_wait_ms=arena.RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS)
+            request = replace(request, recaptcha=headed)
+        return request
+
+    async def _stream_once(
+        self, request: arena.ArenaRequest, actions: dict[str, str] | None, *, timeout: float
+    ) -> AsyncGenerator[Event, None]:
         self._ready_page()
         channel = self._channel
         assert channel is not None
@@ -304,11 +380,12 @@ class ArenaPage:
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._streams[request_id] = queue
         finished = False
+        answering = False
         try:
-            request = await with_fresh_token(channel, request)
+            request = await with_fresh_token(channel, self._with_person_time(request))
             if arena.RETRY_URL_RE.search(request.path):  # not the user's Retry, for the capture
                 self._own.note(request.method, request.path)
-            if not await channel.call("start", request_id, request.to_page()):
+            if not await channel.call("start", request_id, request.to_page(actions)):
                 self._spawn(self.reload())
                 raise PageGone("the bridge's page script is missing from the arena page; it is reloading the page")
             head = await expect_report(queue, timeout, "head")
@@ -319,11 +396,16 @@ class ArenaPage:
                 if failure.kind is FailureKind.CHALLENGE:
                     self.note_challenge()
                 raise failure
+            answering = True
             parser = StreamParser()
             while True:
                 kind, payload = await next_report(queue, timeout)
                 if kind == "done":
                     finished = True
+                    parser.log_unknown()
+                    citations = parser.citations()
+                    if citations.sources:
+                        yield citations
                     return
                 for line in payload:
                     for event in parser.feed(line):
@@ -334,11 +416,14 @@ class ArenaPage:
         finally:
             self._streams.pop(request_id, None)
             if not finished and not self._closing:
-                self._spawn(self._abort(channel, request_id))
+                self._spawn(self._abort(channel, request_id, request.stop_path if answering else None))
 
-    async def _abort(self, channel: PageChannel, request_id: str) -> None:
+    async def _abort(self, channel: PageChannel, request_id: str, stop_path: str | None = None) -> None:
         try:
             await channel.call("abort", request_id)
+            if stop_path is not None:
+                log.debug("stopping the answer upstream: POST %s", stop_path)
+                await channel.call("stop", stop_path, dict(arena.REQUEST_HEADERS))
         except PageGone:
             log.debug("abort of %s: page already gone", request_id)
 
@@ -358,7 +443,7 @@ class ArenaPage:
         """
         page = self._ready_page()
         if not fresh:
-            return arena.extract_models(await self.content())
+            return arena.extract_models(await self.content()) or await self._models_from_rsc(page)
         try:
             assert self._channel is not None
             copy = await self._channel.call("fetchText", page.url, timeout=NAVIGATION_TIMEOUT_MS / 1000, wait=True)
@@ -366,8 +451,33 @@ class ArenaPage:
             log.debug("could not fetch a fresh copy of the arena page: %s", exc)
             copy = None
         if copy and 200 <= copy["status"] < 300:
-            return arena.extract_models(copy["text"])
-        return arena.extract_models(await self.content())
+            models = arena.extract_models(copy["text"])
+        else:
+            models = arena.extract_models(await self.content())
+        return models or await self._models_from_rsc(page)
+
+    async def _models_from_rsc(self, page: Page) -> list[dict[str, Any]]:
+        """The model list from the RSC reply of the chat page (fetched with `RSC: 1`), when the page has none."""
+        channel = self._channel
+        assert channel is not None
+        url = urljoin(page.url, arena.MODELS_RSC_PATH)
+        try:
+            reply = await channel.call(
+                "fetchText", url, dict(arena.RSC_HEADERS), timeout=NAVIGATION_TIMEOUT_MS / 1000, wait=True
+            )
+        except BrowserError as exc:
+            log.debug("could not fetch the model list's RSC reply: %s", exc)
+            return []
+        if not reply:
+            return []
+        if not 200 <= reply["status"] < 300:
+            log.debug("the model list's RSC reply answered HTTP %s", reply["status"])
+            return []
+        models = arena.extract_models_from_rsc(reply["text"])
+        log.info(
+            "the arena page has no model list; read %d models from the RSC reply of %s", len(models), arena.MODELS_RSC_PATH
+        )
+        return models
 
     async def capture_retry(self, timeout: float) -> tuple[str, str] | None:
         """Arm capture; the (session_id, message_id) of the user's next Retry in the page.

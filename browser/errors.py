@@ -8,6 +8,7 @@
     ├── PageGone             the page navigated, crashed or closed during a fetch
     ├── FetchFailed          the in-page fetch failed at the network level
     ├── StreamTimeout        no piece of the answer within the configured time
+    ├── UploadFailed         an attachment upload failed (.action_unknown: the site's action ids changed)
     └── ArenaFailure         the arena answered with an error (.kind, .status, .retry_after)
 
 `bridge.errors` maps each of these to an OpenAI error; nothing here knows HTTP
@@ -49,6 +50,12 @@ class FetchFailed(BrowserError):
     pass
 
 
+class UploadFailed(BrowserError):
+    def __init__(self, message: str, *, action_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.action_unknown = action_unknown
+
+
 class StreamTimeout(BrowserError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"the arena sent nothing for {seconds:g} s")
@@ -59,7 +66,9 @@ class FailureKind(enum.Enum):
     BAD_REQUEST = "bad_request"
     UNAUTHORIZED = "unauthorized"
     CHALLENGE = "challenge"
-    RECAPTCHA = "recaptcha"
+    RECAPTCHA = "recaptcha"  # the arena refused the token (.status set) or none could be minted (.status None)
+    RECAPTCHA_CHALLENGE = "recaptcha_challenge"  # the v2 fallback shows an image challenge: a person must solve it
+    BATTLE_TURN = "battle_turn"  # the direct-battle session became a battle: start a new evaluation
     MODEL_NOT_FOUND = "model_not_found"
     TOO_LARGE = "too_large"
     FLAGGED = "flagged"

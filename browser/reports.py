@@ -9,7 +9,7 @@ from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from .errors import FetchFailed, StreamTimeout
+from .errors import ArenaFailure, FailureKind, FetchFailed, StreamTimeout, UploadFailed
 
 Reports = asyncio.Queue[tuple[str, Any]]
 
@@ -24,6 +24,17 @@ async def next_report(queue: Reports, timeout: float) -> tuple[str, Any]:
         raise payload
     if kind == "error":
         raise FetchFailed(f"the arena connection failed: {payload.get('message', payload)}")
+    if kind == "upload":
+        payload = payload if isinstance(payload, dict) else {"message": payload}
+        raise UploadFailed(
+            f"uploading an attachment failed: {payload.get('message')}",
+            action_unknown=bool(payload.get("actionUnknown")),
+        )
+    if kind == "recaptcha":
+        message = payload.get("message") if isinstance(payload, dict) else payload
+        if isinstance(payload, dict) and payload.get("needsPerson"):
+            raise ArenaFailure(FailureKind.RECAPTCHA_CHALLENGE, f"reCAPTCHA v2 shows a challenge: {message}")
+        raise ArenaFailure(FailureKind.RECAPTCHA, f"no reCAPTCHA token could be minted in the page: {message}")
     return kind, payload
 
 

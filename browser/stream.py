@@ -3,10 +3,16 @@
 The page script splits the body into lines with a streaming decoder, so this
 parser only ever sees whole lines, whatever the network's chunk boundaries.
 It follows the first side (`a` or `b`) that speaks and ignores the other.
+Codes follow protocol.md's table: `ae` (end of a step) never ends or fails an answer,
+`a0:"hasArenaError"` and `ad:{"finishReason":"error"}` are failures inside a 200,
+search citations (`ac` tool-call deltas with a `source`) come out as one `Citations`
+event just before the `Finish`, and codes nobody knows are skipped and counted
+(`unknown`, logged at debug level when the stream ends).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 from dataclasses import dataclass
@@ -34,12 +40,25 @@ class ImageResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Citations:
+    """A search model's sources, in the order the arena sent them (no repeats)."""
+
+    sources: tuple[Citation, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
     reason: str  # OpenAI's: stop | length | content_filter
     usage: dict[str, int] | None = None
 
 
-Event = TextDelta | ReasoningDelta | ImageResult | Finish
+Event = TextDelta | ReasoningDelta | ImageResult | Citations | Finish
 
 
 class StreamParser:
@@ -47,6 +66,8 @@ class StreamParser:
 
     def __init__(self) -> None:
         self.side: str | None = None
+        self.unknown: collections.Counter[str] = collections.Counter()
+        self._tool_args: dict[str, str] = {}
 
     def feed(self, line: str) -> list[Event]:
         line = line.rstrip("\r")
@@ -59,7 +80,9 @@ class StreamParser:
             self._check_foreign(line)
             return []
         side, kind, payload = match.groups()
-        if kind not in _HANDLERS:
+        if kind not in _HANDLERS and kind != arena.TYPE_TOOL_DELTA:
+            if kind not in _SKIPPED:
+                self.unknown[kind] += 1
             return []
         if self.side is None:
             self.side = side
@@ -70,7 +93,36 @@ class StreamParser:
         except ValueError:
             log.debug("unparseable stream line %.200r", line)
             return []
-        return _HANDLERS[kind](value)
+        if kind == arena.TYPE_TOOL_DELTA:
+            self._tool_delta(value)
+            return []
+        events = _HANDLERS[kind](value)
+        if events and isinstance(events[-1], Finish):
+            self.log_unknown()
+            citations = self.citations()
+            return [citations, *events] if citations.sources else events
+        return events
+
+    def log_unknown(self) -> None:
+        if self.unknown:
+            log.debug("skipped unknown stream codes: %s", dict(self.unknown))
+
+    def _tool_delta(self, value: Any) -> None:
+        if isinstance(value, dict) and isinstance(value.get("argsTextDelta"), str):
+            call = str(value.get("toolCallId", ""))
+            self._tool_args[call] = self._tool_args.get(call, "") + value["argsTextDelta"]
+
+    def citations(self) -> Citations:
+        """The sources named by the tool calls so far (each call's arguments, once complete)."""
+        found: dict[str, Citation] = {}
+        for text in self._tool_args.values():
+            try:
+                args = json.loads(text)
+            except ValueError:
+                continue
+            for source in _sources(args):
+                found.setdefault(source.url, source)
+        return Citations(tuple(found.values()))
 
     @staticmethod
     def _check_foreign(line: str) -> None:
@@ -87,7 +139,26 @@ class StreamParser:
         log.debug("ignoring stream line %.200r", line)
 
 
+def _sources(args: Any) -> list[Citation]:
+    """`{"source": {"title", "url"}}` or `{"sources": [...]}` -> citations with an http(s) url."""
+    if not isinstance(args, dict):
+        return []
+    items = args.get("sources") if isinstance(args.get("sources"), list) else [args.get("source")]
+    found = []
+    for item in items:
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("url"), str)
+            and item["url"].startswith(("http://", "https://"))
+        ):
+            title = item.get("title") if isinstance(item.get("title"), str) and item["title"].strip() else item["url"]
+            found.append(Citation(title.strip(), item["url"]))
+    return found
+
+
 def _text(value: Any) -> list[Event]:
+    if value == arena.ARENA_ERROR_TEXT:
+        raise ArenaFailure(FailureKind.UPSTREAM, "the arena failed after it started answering (hasArenaError)")
     return [TextDelta(value)] if isinstance(value, str) and value else []
 
 
@@ -111,11 +182,16 @@ def _error(value: Any) -> list[Event]:
 
 def _finish(value: Any) -> list[Event]:
     data = value if isinstance(value, dict) else {}
+    if data.get("finishReason") == arena.FINISH_ERROR:
+        raise ArenaFailure(FailureKind.UPSTREAM, 'the arena ended the answer with finishReason "error"')
     reason = arena.FINISH_REASONS.get(str(data.get("finishReason", "stop")), "stop")
     usage = data.get("usage")
     counts = None
     if isinstance(usage, dict):
-        counts = {"prompt_tokens": _count(usage.get("promptTokens")), "completion_tokens": _count(usage.get("completionTokens"))}
+        counts = {
+            "prompt_tokens": _count(usage.get("promptTokens")),
+            "completion_tokens": _count(usage.get("completionTokens")),
+        }
     return [Finish(reason, counts)]
 
 
@@ -130,3 +206,4 @@ _HANDLERS = {
     arena.TYPE_ERROR: _error,
     arena.TYPE_FINISH: _finish,
 }
+_SKIPPED = frozenset({arena.TYPE_STEP_START, arena.TYPE_STEP_END, *arena.TYPE_IGNORED})

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from browser.arena import is_image_model
+from bridge.models import entry_for
+from browser.arena import model_modality
 from tests.bridge_process import BridgeProcess
 from tests.fake_arena import FakeArena
 
@@ -36,7 +37,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 def models_json(models: list[dict[str, Any]]) -> dict[str, str]:
-    return {m["publicName"]: m["id"] + (":image" if is_image_model(m) else "") for m in models}
+    return {m["publicName"]: entry_for(m["id"], model_modality(m)) for m in models}
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ def write(tmp_path, text):
 
 def test_defaults_apply_without_a_config_file(tmp_path):
     settings = load_settings({"config": str(tmp_path / "missing.jsonc")}, env={})
-    assert (settings.host, settings.port, settings.arena_url) == ("127.0.0.1", 5102, "https://lmarena.ai")
+    assert (settings.host, settings.port, settings.arena_url) == ("127.0.0.1", 5102, "https://arena.ai")
     assert (settings.browser_mode, settings.headless) == ("auto", None)
 
 

@@ -21,6 +21,7 @@ from playwright.sync_api import sync_playwright
 from tests.bridge_process import BridgeProcess, wait_for
 from tests.conftest import system_chromium
 from tests.fake_arena import FakeArena
+from tests.fake_arena.gate import CLEARANCE_COOKIE
 
 MODEL = "gpt-4o-2024-08-06"
 KEY = "sk-console-test"
@@ -89,8 +90,7 @@ def person(chromium: Any, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def login_arena() -> Iterator[FakeArena]:
-    # No bot gate: `layout` measures the login form in the test's own headless browser.
-    with FakeArena(auto_login=False, gate=False) as arena:
+    with FakeArena(auto_login=False) as arena:
         yield arena
 
 
@@ -114,15 +114,19 @@ def click_in_frame(person: Any, page_x: float, page_y: float) -> None:
     person.mouse.click(box["x"] + page_x / width * box["width"], box["y"] + page_y / height * box["height"])
 
 
-def layout(chromium: Any, url: str, person: Any, parts: dict[str, Any]) -> dict[str, tuple[float, float]]:
-    """Where a person sees parts of the page at `url`: their centres, in CSS pixels of a viewport
-    the size of the live view's page. `parts` maps names to functions page -> locator."""
+def layout(chromium: Any, arena: FakeArena, person: Any, parts: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Where a person sees parts of the arena's page: their centres, in CSS pixels of a viewport
+    the size of the live view's page. `parts` maps names to functions page -> locator. The
+    reference browser is let past the gate with a clearance only (no login), as the bridge's was."""
     frame = person.locator("#frame")
     width, height = float(frame.get_attribute("data-width")), float(frame.get_attribute("data-height"))
-    context = chromium.new_context(viewport={"width": int(width), "height": int(height)})
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
+    context = chromium.new_context(viewport={"width": int(width), "height": int(height)}, user_agent=agent)
     try:
+        clearance = arena.cleared_cookies(agent)[CLEARANCE_COOKIE]
+        context.add_cookies([{"name": CLEARANCE_COOKIE, "value": clearance, "url": arena.url}])
         page = context.new_page()
-        page.goto(url)
+        page.goto(arena.url)
         centres = {}
         for name, find in parts.items():
             box = find(page).bounding_box()
@@ -159,7 +163,7 @@ def test_a_logged_out_bridge_sends_the_user_to_the_console_where_they_log_in_thr
 
     form = layout(
         chromium,
-        login_arena.url,
+        login_arena,
         person,
         {
             "email": lambda page: page.get_by_label("Email"),
@@ -204,11 +208,7 @@ def test_a_cloudflare_challenge_is_passed_by_ticking_its_box_in_the_live_view(
     assert f"open {bridge.url}/ui" in refused.value.response.json()["error"]["message"]
     person.screenshot(path=str(tmp_path / "console-challenge.png"), full_page=True)
 
-    arena.gate.enabled = False  # the layout is measured in the test's own headless browser
-    try:
-        box = layout(chromium, arena.url, person, {"verify": lambda page: page.get_by_label("Verify you are human")})
-    finally:
-        arena.gate.enabled = True
+    box = layout(chromium, arena, person, {"verify": lambda page: page.get_by_label("Verify you are human")})
     click_in_frame(person, *box["verify"])
 
     assert bridge.wait_healthy(30)["status"] == "ok"

@@ -27,6 +27,7 @@ from browser.arena import (
     RECAPTCHA_SITE_KEY_RE,
     ArenaMessage,
     build_create_request,
+    find_site_key,
     fold_transcript,
     uuid7,
     uuid7s,
@@ -96,7 +97,8 @@ def test_the_create_request_is_a_post_whose_body_the_fake_accepts_once_the_page_
     request = build_create_request([ArenaMessage("user", "hi")], GPT4O_ID)
     body = json.loads(request.body)
     assert (request.method, request.path) == ("POST", CREATE_PATH)
-    assert (body["mode"], body["modality"], body["modelAId"]) == ("direct", "chat", GPT4O_ID)
+    assert (body["mode"], body["modality"], body["modelAId"]) == ("direct-battle", "chat", GPT4O_ID)
+    assert {"modelAMessageId", "modelBMessageId"} <= set(body)
     assert body["userMessage"] == {"content": "hi", "experimental_attachments": [], "metadata": {}}
     assert body["recaptchaV3Token"] is None
     assert check_create_body(filled(request), default_models(), evaluation_id=None) == []
@@ -112,7 +114,7 @@ def test_the_page_is_told_to_mint_a_chat_submit_token_into_recaptchaV3Token():
 
 
 def test_an_image_model_request_has_modality_image():
-    request = build_create_request([ArenaMessage("user", "a cat")], DALLE_ID, image=True)
+    request = build_create_request([ArenaMessage("user", "a cat")], DALLE_ID, modality="image")
     assert json.loads(request.body)["modality"] == "image"
     assert check_create_body(filled(request), default_models(), evaluation_id=None) == []
 
@@ -131,10 +133,16 @@ def test_a_follow_up_goes_to_post_to_evaluation_without_mode():
         '<script src="https://www.google.com/recaptcha/enterprise.js?render=6Led_uYrAAAAAKjxDIF58fgFtX3t8loNAK85bW9I">',
         "https://www.recaptcha.net/recaptcha/enterprise.js?hl=en&render=6Led_uYrAAAAAKjxDIF58fgFtX3t8loNAK85bW9I",
         "https://www.google.com/recaptcha/enterprise/anchor?ar=1&k=6Led_uYrAAAAAKjxDIF58fgFtX3t8loNAK85bW9I&co=x",
+        "<script>o=grecaptcha.enterprise.execute('6Led_uYrAAAAAKjxDIF58fgFtX3t8loNAK85bW9I', {})</script>",
     ],
 )
 def test_the_site_key_is_read_from_the_recaptcha_script_or_frame_url(source):
-    assert RECAPTCHA_SITE_KEY_RE.search(source).group(1) == "6Led_uYrAAAAAKjxDIF58fgFtX3t8loNAK85bW9I"
+    assert find_site_key(source) == "6Led_uYrAAAAAKjxDIF58fgFtX3t8loNAK85bW9I"
+
+
+def test_the_site_key_is_read_from_an_execute_call_in_the_pages_scripts():
+    script = 'o=await grecaptcha.enterprise.execute("6Lf2Rk8rAAAAAB1sbBNbGgVvJ2Fl5qVb-1Zu-mkn",{action:"chat_submit"})'
+    assert find_site_key(script) == "6Lf2Rk8rAAAAAB1sbBNbGgVvJ2Fl5qVb-1Zu-mkn"
 
 
 # ---------------------------------------------------------------- choosing the protocol
@@ -242,7 +250,7 @@ def post_create(http, token: str):
 
 def test_the_fake_page_loads_the_stand_in_with_its_site_key_in_the_script_url(http, arena):
     page = http.get("/").text
-    assert RECAPTCHA_SITE_KEY_RE.search(page).group(1) == arena.recaptcha.site_key
+    assert find_site_key(page) == arena.recaptcha.site_key
     assert "grecaptcha" in http.get("/recaptcha/enterprise.js").text
 
 
@@ -349,15 +357,44 @@ def test_a_refused_token_is_retried_once_with_a_fresh_token(no_ids, client, aren
     assert first.body_json["userMessage"] == second.body_json["userMessage"]
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_a_token_refused_twice_is_a_502_that_says_what_to_do(no_ids, client, arena, stream):
+def test_a_token_refused_twice_falls_back_to_a_v2_token_in_the_retried_body(no_ids, client, arena):
     arena.fail_tokens = 2
-    with pytest.raises(openai.APIStatusError) as caught:
-        ask(client, stream=stream)
+    assert ask(client).choices[0].message.content == "echo: hello"
+    first, second, third = arena.requests
+    assert "recaptchaV3Token" in first.body_json and "recaptchaV3Token" in second.body_json
+    assert "recaptchaV3Token" not in third.body_json and third.body_json["recaptchaV2Token"]
+    assert [r.problems for r in arena.requests] == [[], [], []]
+    assert first.body_json["userMessage"] == third.body_json["userMessage"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_v2_challenge_that_needs_a_person_is_a_403_saying_how_and_health_says_so(no_ids, client, arena, stream):
+    arena.recaptcha.refuse_all = True
+    arena.recaptcha_v2.challenge = True
+    # A stream whose SSE headers already went out (StreamTiming.headers_after: the v3 retry and the
+    # wait for a person take longer) gets the same error as its one error event instead of the 403.
+    with pytest.raises(openai.APIError) as caught:
+        answer = ask(client, stream=stream)
+        if stream:
+            list(answer)
     error = caught.value
-    assert (error.status_code, error.type, error.code) == (502, "upstream_error", "recaptcha_failed")
-    assert "recaptcha validation failed" in error.message and "lmarena-bridge login" in error.message
+    if isinstance(error, openai.APIStatusError) or not stream:
+        assert (error.status_code, error.type, error.code) == (403, "permission_error", "recaptcha_failed")
+    assert (error.type, error.code) == ("permission_error", "recaptcha_failed")
+    assert "serve --headed" in error.message and "challenge" in error.message
     assert len(arena.requests) == 2
+    health = httpx.get(f"{no_ids.url}/health", timeout=10).json()
+    assert health["recaptcha"]["needs_person"] is True
+    arena.recaptcha.refuse_all = arena.recaptcha_v2.challenge = False
+    ask(client)
+    assert "recaptcha" not in httpx.get(f"{no_ids.url}/health", timeout=10).json()
+
+
+def test_a_429_prompt_failed_is_the_same_verdict_and_takes_the_same_fallback(no_ids, client, arena):
+    arena.enqueue(Reply.error(429, "prompt failed"))
+    arena.enqueue(Reply.error(429, "prompt failed"))
+    assert ask(client).choices[0].message.content == "echo: hello"
+    assert [("recaptchaV2Token" in r.body_json) for r in arena.requests] == [False, False, True]
 
 
 def test_a_token_the_page_cannot_mint_is_a_502_that_quotes_the_page(no_ids, client, arena):
@@ -367,7 +404,7 @@ def test_a_token_the_page_cannot_mint_is_a_502_that_quotes_the_page(no_ids, clie
             ask(client)
     finally:
         arena.recaptcha.site_key = loaded_key
-    assert (caught.value.status_code, caught.value.code) == (502, "recaptcha_failed")
+    assert (caught.value.status_code, caught.value.code) == (403, "recaptcha_failed")
     assert "no reCAPTCHA token could be minted in the page" in caught.value.message
     assert "Invalid site key" in caught.value.message
     assert arena.requests == []

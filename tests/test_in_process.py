@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from browser.errors import ArenaFailure, FailureKind
-from tests.scripted_page import ScriptedPage, in_process_app, says
+from tests.scripted_page import ScriptedPage, in_process_app
 
 MODEL_ID = "0199f060-b306-7e1f-aeae-0ebb4e3f1122"
 MODELS = {"gpt-4o": MODEL_ID}

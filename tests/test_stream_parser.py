@@ -6,7 +6,8 @@ import random
 import pytest
 
 from browser.errors import ArenaFailure, FailureKind
-from browser.stream import Finish, ImageResult, ReasoningDelta, StreamParser, TextDelta
+from browser.stream import Citation, Citations, Finish, ImageResult, ReasoningDelta, StreamParser, TextDelta
+from tests.fake_arena import Reply
 
 
 def feed_all(lines):
@@ -72,7 +73,7 @@ def test_cloudflare_page_inside_the_stream_raises_challenge():
 
 
 def test_unknown_record_types_and_noise_are_ignored():
-    assert feed_all(['a8:{"x":1}', "f:{}", "", "   ", 'ae:{"finishReason":"stop"}']) == []
+    assert feed_all(['a8:{"x":1}', "f:{}", "", "   ", 'ae:{"finishReason":"stop"}', 'ax:{"x":1}']) == []
 
 
 def test_malformed_usage_does_not_break_the_finish():
@@ -88,3 +89,33 @@ def test_random_text_round_trips_through_the_line_grammar(seed):
     lines = [f"a0:{json.dumps(p, ensure_ascii=rng.random() < 0.5)}" for p in pieces]
     events = feed_all(lines + ['ad:{"finishReason":"stop"}'])
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "".join(pieces)
+
+
+def test_a_step_end_neither_ends_nor_fails_the_answer():
+    events = feed_all(['af:{"messageId":"m"}', 'a0:"one"', 'ae:{"finishReason":"stop","isContinued":false}', 'a0:" two"',
+                       'ad:{"finishReason":"stop"}'])
+    assert events == [TextDelta("one"), TextDelta(" two"), Finish("stop", None)]
+
+
+def test_unknown_codes_are_skipped_and_counted_while_known_ones_are_not():
+    parser = StreamParser()
+    for line in ['az:{"new":1}', 'az:{"new":2}', 'ay:[1]', 'a9:{}', 'aa:{}', 'ab:{}', 'a8:[]', 'ah:{}', 'ak:{}']:
+        assert parser.feed(line) == []
+    assert dict(parser.unknown) == {"z": 2, "y": 1}
+
+
+@pytest.mark.parametrize("line", ['a0:"hasArenaError"', 'ad:{"finishReason":"error"}'])
+def test_a_failure_inside_a_200_is_an_upstream_failure_not_text(line):
+    with pytest.raises(ArenaFailure) as caught:
+        feed_all(['a0:"partial"', line])
+    assert caught.value.kind is FailureKind.UPSTREAM
+
+
+def test_search_citations_from_split_tool_call_deltas_come_just_before_the_finish():
+    reply = Reply.search("Paris.", [("Paris - Wikipedia", "https://en.wikipedia.org/wiki/Paris"), ("Visit", "https://visit.paris")])
+    events = feed_all(reply.body.decode().splitlines())
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Paris."
+    assert events[-2:] == [
+        Citations((Citation("Paris - Wikipedia", "https://en.wikipedia.org/wiki/Paris"), Citation("Visit", "https://visit.paris"))),
+        Finish("stop", {"prompt_tokens": 10, "completion_tokens": 1}),
+    ]

@@ -74,7 +74,8 @@ def format_table(models: list[Model], settings: Settings) -> str:
     if not models:
         return f"no models in {settings.models_path}: run `lmarena-bridge models --refresh`"
     rows = [("MODEL", "ORGANIZATION", "KIND", "ID")]
-    rows += [(m.name, m.organization or "-", "image" if m.image else "text", m.id or "-") for m in models]
+    kinds = {"chat": "text"}
+    rows += [(m.name, m.organization or "-", kinds.get(m.modality, m.modality), m.id or "-") for m in models]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows

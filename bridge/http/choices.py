@@ -2,7 +2,8 @@
 
 Each choice is one arena request (`ChatService.events`, wrapped by
 `ToolSetup.with_tool_calls` when the request has tools). Its events become `Piece`s:
-content and reasoning deltas, a `tool_calls` delta, then one finish. The request's `stop` strings and its
+content and reasoning deltas, a `tool_calls` delta, then one finish. A search answer's `Citations` end its content
+as a "Sources" Markdown list and their URLs ride on the finish piece (`citations`). The request's `stop` strings and its
 `max_tokens` / `max_completion_tokens` end a choice early (finish_reason `stop` /
 `length`); closing its event generator then aborts the in-page fetch.
 
@@ -21,13 +22,21 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from browser.stream import Finish, ImageResult, ReasoningDelta, TextDelta
+from browser.stream import Citations, Finish, ImageResult, ReasoningDelta, TextDelta
 
 from ..errors import BridgeError
 from ..stops import StopMatcher
 from ..tool_use import ToolCalls, ToolEvent
 from ..tools import ToolCall
-from .openai_format import CHARS_PER_TOKEN, CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown, usage
+from .openai_format import (
+    CHARS_PER_TOKEN,
+    CONTENT_FILTER_NOTICE,
+    citation_urls,
+    estimate_tokens,
+    image_markdown,
+    sources_markdown,
+    usage,
+)
 from .tool_calls import openai_tool_calls
 
 log = logging.getLogger(__name__)
@@ -44,11 +53,13 @@ class Cut:
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """One step of choice `index`: a delta ({"content"}, {"reasoning_content"} or {"tool_calls"}) or its finish."""
+    """One step of choice `index`: a delta ({"content"}, {"reasoning_content"} or {"tool_calls"}) or its finish
+    (with the answer's source URLs in `citations`, if it had any)."""
 
     index: int
     delta: dict[str, Any] | None = None
     finish: str | None = None
+    citations: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -60,6 +71,7 @@ class _Tally:
     reported: dict[str, int] | None = None
     cut: bool = False
     chars: int = 0
+    citations: Citations | None = None
 
     def add(self, text: str) -> None:
         self.content.append(text)
@@ -112,6 +124,10 @@ class Choices:
         """The tool calls choice `index` made (bridge.tool_use), in order."""
         return list(self.tallies[index].calls)
 
+    def citations(self) -> list[str]:
+        """The source URLs of the first choice that has any (the `citations` field); [] if none."""
+        return next((citation_urls(t.citations.sources) for t in self.tallies if t.citations), [])
+
     def usage(self) -> dict[str, int]:
         """Token counts: the arena's where it sent them, else estimated (`estimate_tokens`).
 
@@ -154,6 +170,9 @@ class Choices:
                 if isinstance(event, Finish):
                     tally.finish, tally.reported = event.reason, event.usage
                     continue
+                if isinstance(event, Citations):
+                    tally.citations = event if event.sources else None
+                    continue
                 if isinstance(event, ReasoningDelta):
                     tally.reasoning.append(event.text)
                     yield Piece(index, {"reasoning_content": event.text})
@@ -179,12 +198,15 @@ class Choices:
         finally:
             await events.aclose()
         tail = [stops.flush()] if not tally.cut else []
+        if tally.citations is not None and not tally.cut:
+            tail.append(sources_markdown(tally.citations.sources))
         if tally.finish == "content_filter":
             tail.append(CONTENT_FILTER_NOTICE)
         for text in filter(None, tail):
             tally.add(text)
             yield Piece(index, {"content": text})
-        yield Piece(index, finish=tally.finish)
+        urls = citation_urls(tally.citations.sources) if tally.citations is not None else []
+        yield Piece(index, finish=tally.finish, citations=tuple(urls))
 
 
 def _calls_text(calls: Sequence[ToolCall]) -> str:
@@ -201,4 +223,9 @@ def _content(event: ToolEvent) -> str | None:
 
 def as_chunk(piece: Piece) -> dict[str, Any]:
     """The chunk fields of a piece (for `Completion.chunk`)."""
-    return {"delta": piece.delta or {}, "finish_reason": piece.finish, "index": piece.index}
+    return {
+        "delta": piece.delta or {},
+        "finish_reason": piece.finish,
+        "index": piece.index,
+        "citations": list(piece.citations) or None,
+    }

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
+
+from browser.stream import Citation
 
 DONE = b"data: [DONE]\n\n"
 CONTENT_FILTER_NOTICE = (
@@ -26,6 +29,26 @@ def image_markdown(url: str) -> str:
 
 
 CHARS_PER_TOKEN = 4
+SOURCES_HEADING = "\n\n**Sources**\n"
+
+
+def sources_markdown(sources: Sequence[Citation]) -> str:
+    """A search answer's sources as a numbered list of Markdown links, to end the answer with."""
+    lines = [f"{number}. [{_link_text(s.title)}]({_link_url(s.url)})" for number, s in enumerate(sources, 1)]
+    return SOURCES_HEADING + "\n".join(lines)
+
+
+def citation_urls(sources: Sequence[Citation]) -> list[str]:
+    """The `citations` field (Perplexity's shape, which OpenAI-compatible clients know): the URLs, in order."""
+    return [s.url for s in sources]
+
+
+def _link_url(url: str) -> str:
+    return url.replace(")", "%29").replace(" ", "%20")
+
+
+def _link_text(title: str) -> str:
+    return " ".join(title.replace("[", "(").replace("]", ")").split())
 
 
 def estimate_tokens(text: str) -> int:
@@ -54,14 +77,17 @@ class Completion:
         usage: dict[str, Any] | None = None,
         *,
         index: int = 0,
+        citations: list[str] | None = None,
     ) -> dict[str, Any]:
-        return self._chunk([{"index": index, "delta": delta, "finish_reason": finish_reason}], usage)
+        return self._chunk([{"index": index, "delta": delta, "finish_reason": finish_reason}], usage, citations)
 
     def usage_chunk(self, usage: dict[str, Any]) -> dict[str, Any]:
         """The last chunk before [DONE] when usage was asked for: no choices, the counts."""
         return self._chunk([], usage)
 
-    def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
+    def _chunk(
+        self, choices: list[dict[str, Any]], usage: dict[str, Any] | None, citations: list[str] | None = None
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -71,14 +97,26 @@ class Completion:
         }
         if usage is not None or self.include_usage:
             payload["usage"] = usage
+        if citations:
+            payload["citations"] = citations
         return payload
 
-    def message(self, content: str, reasoning: str, finish_reason: str, usage: dict[str, int]) -> dict[str, Any]:
-        return self.completion([choice(0, content, reasoning, finish_reason)], usage)
+    def message(
+        self,
+        content: str,
+        reasoning: str,
+        finish_reason: str,
+        usage: dict[str, int],
+        citations: list[str] | None = None,
+    ) -> dict[str, Any]:
+        return self.completion([choice(0, content, reasoning, finish_reason)], usage, citations)
 
-    def completion(self, choices: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any]:
-        """The `chat.completion` object with these choices (each from `choice()`)."""
-        return {
+    def completion(
+        self, choices: list[dict[str, Any]], usage: dict[str, int], citations: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The `chat.completion` object with these choices (each from `choice()`); `citations`
+        (a search answer's source URLs) when there are any."""
+        completion: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
@@ -86,6 +124,9 @@ class Completion:
             "choices": choices,
             "usage": usage,
         }
+        if citations:
+            completion["citations"] = citations
+        return completion
 
 
 def choice(index: int, content: str, reasoning: str, finish_reason: str) -> dict[str, Any]:

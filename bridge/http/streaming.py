@@ -52,7 +52,11 @@ async def open_stream(request: Request, completion: Completion, choices: Choices
 async def stream_chunks(
     completion: Completion, choices: Choices, held: list[Any], timing: StreamTiming
 ) -> AsyncIterator[bytes]:
-    """SSE: role chunks, deltas, one finish chunk per choice, the usage chunk if asked, [DONE]."""
+    """SSE: role chunks, deltas, one finish chunk per choice, the usage chunk if asked, [DONE].
+
+    A search answer's sources end its content as a Markdown list; its finish chunk carries
+    their URLs in `citations`. An error becomes one error event.
+    """
     try:
         if not held:
             yield KEEPALIVE
@@ -87,6 +91,5 @@ async def collect(completion: Completion, choices: Choices) -> dict[str, Any]:
     finally:
         await choices.aclose()
     answers = [choices.text(i) for i in range(len(choices.sources))]
-    return completion.completion(
-        [with_tool_calls(choice(i, *answer), choices.calls(i)) for i, answer in enumerate(answers)], choices.usage()
-    )
+    listed = [with_tool_calls(choice(i, *answer), choices.calls(i)) for i, answer in enumerate(answers)]
+    return completion.completion(listed, choices.usage(), choices.citations())

@@ -33,24 +33,35 @@ public = APIRouter()
 @v1.api_route("/models", methods=["GET", "HEAD"])
 async def list_models(request: Request) -> dict[str, Any]:
     created = int(time.time())
-    return {"object": "list", "data": [_model_object(m, created) for m in request.app.state.models.all()]}
+    registry = request.app.state.models
+    return {"object": "list", "data": [_model_object(m, created, registry) for m in registry.all()]}
 
 
 @v1.api_route("/models/{model:path}", methods=["GET", "HEAD"])
 async def retrieve_model(model: str, request: Request) -> dict[str, Any]:
     """The model as `/v1/models` lists it (ids may contain "/"); 404 model_not_found otherwise."""
-    found = next((m for m in request.app.state.models.all() if m.name == model), None)
+    registry = request.app.state.models
+    found = next((m for m in registry.all() if m.name == model), None)
     if found is None:
         raise ModelNotFound(
             f"the model {model!r} does not exist in models.json: list them with GET /v1/models, "
             "or run `lmarena-bridge models --refresh`",
             param="model",
         )
-    return _model_object(found, int(time.time()))
+    return _model_object(found, int(time.time()), registry)
 
 
-def _model_object(model: Model, created: int) -> dict[str, Any]:
-    return {"id": model.name, "object": "model", "created": created, "owned_by": model.organization or "lmarena"}
+def _model_object(model: Model, created: int, registry: Any) -> dict[str, Any]:
+    """A model object; `unusable` (a one-line hint) when the arena answered `Models not found` for it."""
+    entry: dict[str, Any] = {
+        "id": model.name,
+        "object": "model",
+        "created": created,
+        "owned_by": model.organization or "lmarena",
+    }
+    if (hint := registry.unusable_hint(model.name)) is not None:
+        entry["unusable"] = hint
+    return entry
 
 
 @v1.post("/chat/completions", response_model=None)
@@ -118,4 +129,10 @@ async def health(request: Request) -> JSONResponse:
     body["console"] = console_url(request)
     if body["reason"] in NEEDS_A_PERSON:
         body["action"] = f"open {body['console']} and log in or pass the check in the live view"
+    if request.app.state.chat.recaptcha_attention:
+        body["recaptcha"] = {
+            "needs_person": True,
+            "detail": request.app.state.chat.recaptcha_attention,
+            "action": f"open {body['console']} and solve the reCAPTCHA challenge in the live view",
+        }
     return JSONResponse(body, status_code=status)

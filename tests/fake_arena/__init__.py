@@ -10,7 +10,10 @@
 It speaks the wire protocol of shared/protocol.md (section 1, "Retry protocol",
 section 2, "Create-evaluation protocol" with a reCAPTCHA stand-in, the stream
 format and the error table). See server.py for FakeArena, replies.py for Reply,
-validation.py for the body rules, create.py for section 2 (``arena.fail_tokens``).
+validation.py for the body rules, create.py for section 2 (``arena.fail_tokens``), and
+current_site.py for the second edition: direct-battle sessions that become battles, the
+reCAPTCHA v2 fallback, server-action uploads to a second port (``arena.redeploy()``), the
+RSC model list, ``Models not found``, the stop endpoint and the old host's 301.
 """
 
 from .accounts import Penalty

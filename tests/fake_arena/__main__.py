@@ -17,6 +17,7 @@ import argparse
 import json
 import threading
 
+from .models import model_modality
 from .replies import Reply
 from .server import FakeArena
 
@@ -33,7 +34,10 @@ with FakeArena(http2=args.http2, gate=not args.no_gate) as arena:
         arena.standing_reply = Reply.trickle("x" * args.trickle, delay=args.delay)
     print(f"fake arena at: {arena.url}", flush=True)
     print(f"auth cookie: {arena.auth_cookie_value}", flush=True)
-    print("models.json for it:", json.dumps({m["publicName"]: m["id"] for m in arena.models}), flush=True)
+    print("old host (301 to the above):", arena.old_url, flush=True)
+    suffixes = {"image": ":image", "search": ":search"}
+    entries = {m["publicName"]: m["id"] + suffixes.get(model_modality(m), "") for m in arena.models}
+    print("models.json for it:", json.dumps(entries), flush=True)
     if args.pass_agent:
         print(f"cf_clearance: {arena.cleared_cookies(args.pass_agent)['cf_clearance']}", flush=True)
     try:

@@ -8,6 +8,7 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from . import current_site
 from .create import answer_create, is_create_path, recaptcha_response, with_recaptcha
 from .gate import (
     BLOCKED_PAGE,
@@ -87,6 +88,8 @@ class ArenaApp:
         headers, cookies = parse_headers(scope)
         gate = self.arena.gate
         gate.note(headers)
+        if await self._other_host(scope, receive, send, headers):
+            return
         image = IMAGE_PATH.match(path)
         if gate.enabled and says_headless(headers):
             await _respond(send, 403, [("content-type", "text/html; charset=UTF-8"), ("server", "cloudflare")],
@@ -96,12 +99,16 @@ class ArenaApp:
         elif path == VERIFY_PATH and method == "POST":
             await self._verify(receive, send, headers)
         elif path == PROBE_PATH and method == "POST":
-            gate.page_report(await _read_body(receive))
+            gate.page_report((await _read_body(receive)).decode("utf-8", errors="replace"))
             await _respond(send, 204, [], b"")
         elif path.startswith("/recaptcha/") and method in ("GET", "HEAD"):
-            await _respond(send, *recaptcha_response(self.arena, path, scope.get("query_string", b"").decode()))
+            query = scope.get("query_string", b"").decode()
+            v2 = current_site.recaptcha_v2_response(self.arena, path, query)
+            await _respond(send, *(v2 or recaptcha_response(self.arena, path, query)))
         elif path != "/favicon.ico" and not gate.is_cleared(headers, cookies):
             await self._challenge(send, page=not (path.startswith("/nextjs-api/") or path.startswith("/api/")))
+        elif await self._current_site(scope, receive, send, headers):
+            pass
         elif image and method in ("GET", "HEAD"):
             # Like the API, the images need the login cookie: a client that fetches
             # them outside the browser's cookie jar gets a 401.
@@ -143,13 +150,47 @@ class ArenaApp:
         await _respond(send, 403, headers, CHALLENGE_PAGE.encode("utf-8"))
 
     async def _verify(self, receive: Callable, send: Callable, headers: dict[str, str]) -> None:
-        clearance = self.arena.gate.verify(headers, await _read_body(receive))
+        clearance = self.arena.gate.verify(headers, (await _read_body(receive)).decode("utf-8", errors="replace"))
         if clearance is None:
             await _respond(send, 403, [("content-type", "application/json")], b'{"success":false}')
             return
         cookie = _set_cookie(CLEARANCE_COOKIE, clearance, "; HttpOnly; Max-Age=31536000")
         await _respond(send, 200, [("content-type", "application/json"), tuple(v.decode() for v in cookie)],
                        b'{"success":true}')
+
+    async def _other_host(self, scope: dict, receive: Callable, send: Callable, headers: dict) -> bool:
+        """The second edition's other hosts (current_site.py), not behind the gate: the old host's
+        301 and the upload storage. False: not one of those."""
+        arena, path, method = self.arena, scope["path"], scope["method"]
+        port = (scope.get("server") or ("", 0))[1]
+        query = scope.get("query_string", b"").decode()
+        if port == arena.old_port:
+            await _respond(send, *current_site.old_host_redirect(arena, path, query))
+        elif port == arena.upload_port:
+            body = await _read_body(receive)
+            await _respond(send, *arena.actions.storage(arena, method, path, query, headers, body))
+        else:
+            return False
+        return True
+
+    async def _current_site(self, scope: dict, receive: Callable, send: Callable, headers: dict) -> bool:
+        """The second edition's parts on the arena's host (current_site.py): server actions, JS
+        chunks, the RSC model list and the stop endpoint. False: not one of those."""
+        arena, path, method = self.arena, scope["path"], scope["method"]
+        if method == "POST" and "next-action" in headers and not path.startswith("/nextjs-api/"):
+            body = (await _read_body(receive)).decode("utf-8", "replace")
+            await _respond(send, *arena.actions.run(arena, headers["next-action"], body))
+        elif method == "GET" and (chunk := arena.actions.chunk(path)) is not None:
+            await _respond(send, *chunk)
+        elif method == "GET" and headers.get("rsc") == "1" and path == "/text/direct":
+            await _respond(send, *current_site.rsc_reply(arena.models))
+        elif method == "POST" and (stop := current_site.STOP_PATH.match(path)) is not None:
+            await _read_body(receive)
+            arena._record_stop(stop.group(1), stop.group(2))
+            await _respond(send, 200, [("content-type", "application/json")], b'{"success":true}')
+        else:
+            return False
+        return True
 
     # ------------------------------------------------------------------ page
     async def _page(self, send: Callable, cookies: dict[str, str]) -> None:
@@ -167,7 +208,9 @@ class ArenaApp:
         login = None if logged_in else arena.visitor_login()
         if login is not None:
             raw_headers.append(_set_cookie(AUTH_COOKIE, login))
-        html = page_html(arena.models, logged_in=logged_in or login is not None)
+        in_page = not arena.models_in_rsc_only
+        html = page_html(arena.models, logged_in=logged_in or login is not None, models_in_page=in_page)
+        html = html.replace("</head>", f'<script src="{arena.actions.chunk_path}" async></script></head>', 1)
         if arena.serve_site_key:
             html = with_recaptcha(html, arena.recaptcha.site_key)
         if arena.gate.enabled:
@@ -330,7 +373,7 @@ async def _wait_any(events: list[asyncio.Event], timeout: float | None) -> None:
             task.cancel()
 
 
-async def _read_body(receive: Callable) -> str:
+async def _read_body(receive: Callable) -> bytes:
     raw = bytearray()
     while True:
         message = await receive()
@@ -339,7 +382,7 @@ async def _read_body(receive: Callable) -> str:
         raw += message.get("body", b"")
         if not message.get("more_body", False):
             break
-    return raw.decode("utf-8", errors="replace")
+    return bytes(raw)
 
 
 async def _respond(send: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> None:

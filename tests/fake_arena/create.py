@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qs
 
-from .models import is_image_model
+from .models import is_image_model, model_modality
 from .replies import Reply
 from .validation import RecordedRequest, check_content_type, is_uuid
 
@@ -45,8 +45,12 @@ TOKEN_PATH = "/recaptcha/enterprise/token"
 ACTION = "chat_submit"
 TOKEN_LIFETIME = 120.0
 ID_KEYS = ("id", "userMessageId", "modelAMessageId", "modelBMessageId")
-CREATE_KEYS = frozenset({*ID_KEYS, "mode", "modelAId", "userMessage", "modality", "recaptchaV3Token"})
+TOKEN_KEYS = ("recaptchaV3Token", "recaptchaV2Token")
+CREATE_KEYS = frozenset({*ID_KEYS, "mode", "modelAId", "userMessage", "modality"})
 POST_TO_KEYS = CREATE_KEYS - {"mode"}
+CREATE_MODE = "direct-battle"
+DIRECT_REFUSED = "'direct' mode is not allowed when starting a new conversation"
+BATTLE_TURN = "Bad next turn request in Battles in Direct mode. DIRECT was requested, but expected a BATTLE turn"
 USER_MESSAGE_KEYS = frozenset({"content", "experimental_attachments", "metadata"})
 ATTACHMENT_KEYS = frozenset({"name", "contentType", "url"})
 RECAPTCHA_FAILED = {"error": "recaptcha validation failed"}
@@ -91,11 +95,17 @@ class _Token:
 
 
 class RecaptchaStandIn:
-    """Issues and checks tokens; thread-safe (tests set switches from their own thread)."""
+    """Issues and checks tokens; thread-safe (tests set switches from their own thread).
+
+    ``refuse_all``: every token fails the check (an account whose verdict is bad).
+    """
+
+    action = ACTION
 
     def __init__(self) -> None:
         self.site_key = "6L" + secrets.token_urlsafe(30)[:38]
         self.lifetime = TOKEN_LIFETIME
+        self.refuse_all = False
         self._fail_next = 0
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
@@ -103,6 +113,7 @@ class RecaptchaStandIn:
     def reset(self) -> None:
         with self._lock:
             self.lifetime = TOKEN_LIFETIME
+            self.refuse_all = False
             self._fail_next = 0
             self._tokens.clear()
 
@@ -129,6 +140,7 @@ class RecaptchaStandIn:
         with self._lock:
             fails = self._fail_next > 0
             self._fail_next -= int(fails)
+            fails = fails or self.refuse_all
             self._tokens[token] = _Token(time.monotonic(), action, fails)
         return token
 
@@ -143,8 +155,8 @@ class RecaptchaStandIn:
             entry.used = True
             if time.monotonic() - entry.issued >= self.lifetime:
                 return False, f"recaptchaV3Token is older than {self.lifetime:g} s"
-            if entry.action != ACTION:
-                return False, f"recaptchaV3Token was minted for action {entry.action!r}, not {ACTION!r}"
+            if entry.action != self.action:
+                return False, f"the token was minted for action {entry.action!r}, not {self.action!r}"
             return not entry.fails, None
 
 
@@ -185,13 +197,16 @@ def answer_create(
         body_json=body,
         session_id=follow_up.group(1) if follow_up else None,
         http_version=scope.get("http_version", "1.1"),
-        recaptcha_token=body.get("recaptchaV3Token") if isinstance(body, dict) else None,
+        recaptcha_token=_token(body),
     )
     if method != "POST":
         record.problems.append(f"method must be POST, got {method}")
     record.problems += check_content_type(headers.get("content-type"))
     if valid_json:
         record.problems += check_create_body(body, arena.models, evaluation_id=record.session_id)
+        message = body.get("userMessage") if isinstance(body, dict) else None
+        if isinstance(message, dict):
+            record.problems += arena.actions.check_attachments(arena, message.get("experimental_attachments"))
     else:
         record.problems.append("body is not JSON")
     reply = _decide(arena, record, cookies, valid_json)
@@ -212,10 +227,20 @@ def _decide(arena: "FakeArena", record: RecordedRequest, cookies: dict[str, str]
     verdict = arena.verdict(cookies)
     if verdict is not None:
         return verdict
-    accepted, problem = arena.recaptcha.redeem(record.recaptcha_token)
+    body = record.body_json if isinstance(record.body_json, dict) else {}
+    if record.session_id is None and body.get("mode") == "direct":
+        return Reply.error(400, {"error": DIRECT_REFUSED})
+    if "recaptchaV2Token" in body:
+        accepted, problem = arena.recaptcha_v2.redeem(body["recaptchaV2Token"])
+    else:
+        accepted, problem = arena.recaptcha.redeem(record.recaptcha_token)
     if problem:
         record.problems.append(problem)
-    return None if accepted else Reply.error(403, RECAPTCHA_FAILED)
+    if not accepted:
+        return Reply.error(403, RECAPTCHA_FAILED)
+    if not arena.evaluations.take_turn(record.session_id, body.get("id")):
+        return Reply.error(400, {"error": BATTLE_TURN})
+    return arena.model_refusal(body.get("modelAId"), body.get("modality"))
 
 
 def check_create_body(body: Any, models: list[dict[str, Any]], *, evaluation_id: str | None) -> list[str]:
@@ -224,27 +249,37 @@ def check_create_body(body: Any, models: list[dict[str, Any]], *, evaluation_id:
         return [f"body must be a JSON object, got {type(body).__name__}"]
     expected = CREATE_KEYS if evaluation_id is None else POST_TO_KEYS
     problems: list[str] = []
-    missing, extra = sorted(expected - set(body)), sorted(set(body) - expected)
+    tokens = [key for key in TOKEN_KEYS if key in body]
+    missing, extra = sorted(expected - set(body)), sorted(set(body) - expected - set(TOKEN_KEYS))
     if missing or extra:
         problems.append(f"body keys wrong: missing {missing}, extra {extra}")
+    if len(tokens) != 1:
+        problems.append(f"body must carry exactly one of {TOKEN_KEYS}, got {tokens}")
     ids = [body.get(key) for key in ID_KEYS]
     problems += [f"{key} must be a uuid7 string, got {v!r}" for key, v in zip(ID_KEYS, ids) if not is_uuid(v, 7)]
     if len(set(map(str, ids))) != len(ids):
         problems.append(f"the ids must differ: {ids}")
-    if evaluation_id is None and body.get("mode") != "direct":
-        problems.append(f"mode must be 'direct', got {body.get('mode')!r}")
+    if evaluation_id is None and body.get("mode") != CREATE_MODE:
+        problems.append(f"mode must be {CREATE_MODE!r}, got {body.get('mode')!r}")
     if evaluation_id is not None and body.get("id") != evaluation_id:
         problems.append(f"id must be the URL's evaluation id {evaluation_id}, got {body.get('id')!r}")
     model = next((m for m in models if m.get("id") == body.get("modelAId")), None)
     if model is None:
         problems.append(f"modelAId {body.get('modelAId')!r} is not a model of the page")
     else:
-        modality = "image" if is_image_model(model) else "chat"
+        modality = model_modality(model)
         if body.get("modality") != modality:
             problems.append(f"modality must be {modality!r} for {model['publicName']}, got {body.get('modality')!r}")
-    if not isinstance(body.get("recaptchaV3Token"), str) or not body.get("recaptchaV3Token"):
-        problems.append(f"recaptchaV3Token must be a token string, got {body.get('recaptchaV3Token')!r}")
+    for key in tokens:
+        if not isinstance(body.get(key), str) or not body.get(key):
+            problems.append(f"{key} must be a token string, got {body.get(key)!r}")
     return problems + _check_user_message(body.get("userMessage"))
+
+
+def _token(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    return body.get("recaptchaV3Token", body.get("recaptchaV2Token"))
 
 
 def _check_user_message(message: Any) -> list[str]:
@@ -275,6 +310,8 @@ def _echo(arena: "FakeArena", record: RecordedRequest, image_name: Callable[[str
     if body.get("modelAId") in {m["id"] for m in arena.models if is_image_model(m)}:
         return Reply.images([arena.image_url(image_name(content))])
     text = "echo: " + content
+    if body.get("modality") == "search":  # a search model cites where it looked
+        return Reply.search(text, [("Fake search result", f"https://search.example/{image_name(content)}")])
     usage = {"promptTokens": max(1, len(content.split())), "completionTokens": max(1, len(text.split()))}
     return Reply.text(text, usage=usage)
 

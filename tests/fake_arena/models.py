@@ -20,6 +20,7 @@ CLAUDE_ID = "f86fe5eb-3842-453d-acc9-c0915fa18f3d"
 GEMINI_ID = "f118d358-4480-46a1-8e4c-2916a9a7ae12"
 DALLE_ID = "c2c58cd5-5fb2-49fd-b474-5a3f0fe96c85"
 ANON_ID = "0236f00b-4b2d-49ac-bd0c-bab521d65384"
+SEARCH_ID = "5e4c0b1a-7d3e-4f0a-9b2c-3d4e5f6a7b8c"
 
 
 def _model(
@@ -30,6 +31,7 @@ def _model(
     *,
     image_input: bool = False,
     image_output: bool = False,
+    search_output: bool = False,
 ) -> dict[str, Any]:
     inputs: dict[str, Any] = {"text": True}
     if image_input:
@@ -39,12 +41,15 @@ def _model(
         outputs["image"] = {"aspectRatios": ["1:1"]}
     else:
         outputs["text"] = True
+    if search_output:
+        outputs["search"] = True
     model: dict[str, Any] = {"id": model_id, "publicName": name}
     if organization is not None:
         model["organization"] = organization
     model["provider"] = provider
     model["capabilities"] = {"inputCapabilities": inputs, "outputCapabilities": outputs}
-    model["rankByModality"] = {"image" if image_output else "chat": 1}
+    model["userSelectable"] = True
+    model["rankByModality"] = {"image" if image_output else "search" if search_output else "chat": 1}
     return model
 
 
@@ -60,6 +65,7 @@ DEFAULT_MODELS: list[dict[str, Any]] = [
     _model(GEMINI_ID, "gemini-2.5-pro", "google", "googleVertex"),
     _model(DALLE_ID, "dall-e-3", "openai", "openai", image_output=True),
     _model(ANON_ID, "anonymous-model-x", None, "anonymous"),
+    _model(SEARCH_ID, "ppl-sonar-search", "perplexity", "perplexity", search_output=True),
 ]
 
 #: public name -> model uuid, for the default models
@@ -75,6 +81,16 @@ def is_image_model(model: dict[str, Any]) -> bool:
     caps = model.get("capabilities") or {}
     out = caps.get("outputCapabilities") or {}
     return bool(out.get("image"))
+
+
+def is_search_model(model: dict[str, Any]) -> bool:
+    out = (model.get("capabilities") or {}).get("outputCapabilities") or {}
+    return bool(out.get("search")) and not is_image_model(model)
+
+
+def model_modality(model: dict[str, Any]) -> str:
+    """The modality the site wants for the model in create-evaluation: image, search or chat."""
+    return "image" if is_image_model(model) else "search" if is_search_model(model) else "chat"
 
 
 # --------------------------------------------------------------------------- pages
@@ -94,12 +110,12 @@ def _js_string(text: str) -> str:
     return literal
 
 
-def flight_chunks(models: list[dict[str, Any]]) -> list[str]:
-    """The flight-data records (unescaped) that the page pushes."""
+def flight_chunks(models: list[dict[str, Any]], *, models_in_page: bool = True) -> list[str]:
+    """The flight-data records (unescaped) that the page pushes (without the list: "$undefined")."""
     compact = {"separators": (",", ":"), "ensure_ascii": False}
     first_id = models[0]["id"] if models else None
     props = {
-        "initialModels": models,
+        "initialModels": models if models_in_page else "$undefined",
         "initialModelAId": first_id,
         "initialModelBId": None,
         "initialModality": "chat",
@@ -113,10 +129,10 @@ def flight_chunks(models: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def page_html(models: list[dict[str, Any]], *, logged_in: bool = True) -> str:
+def page_html(models: list[dict[str, Any]], *, logged_in: bool = True, models_in_page: bool = True) -> str:
     """The arena page: flight data with the models, a login form when logged out, an answer card."""
     scripts = ["<script>(self.__next_f=self.__next_f||[]).push([0])</script>"]
-    for chunk in flight_chunks(models):
+    for chunk in flight_chunks(models, models_in_page=models_in_page):
         scripts.append(f"<script>self.__next_f.push([1,{_js_string(chunk)}])</script>")
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

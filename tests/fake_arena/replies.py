@@ -261,6 +261,32 @@ class Reply:
 
     big_text = staticmethod(big_text)
 
+    # ------------------------------------------------------------ the second edition's codes
+    @classmethod
+    def search(cls, text: str, sources: Sequence[tuple[str, str]], *, side: str = "a") -> "Reply":
+        """A search model's answer: a step (``af``/``ae``) whose ``ac`` tool-call deltas carry
+        each source (the arguments split over two deltas), unknown codes, then the text and ``ad``."""
+        lines = [f'{side}f:{{"messageId":"step-1"}}']
+        for number, (title, url) in enumerate(sources):
+            args = json.dumps({"source": {"title": title, "url": url}})
+            call = f"call-{number}"
+            lines.append(f'{side}b:{{"toolCallId":"{call}","toolName":"search"}}')
+            for piece in (args[: len(args) // 2], args[len(args) // 2 :]):
+                lines.append(f"{side}c:" + json.dumps({"toolCallId": call, "argsTextDelta": piece}))
+        lines += [f'{side}e:{{"finishReason":"tool-calls","isContinued":true}}', f'{side}z:{{"future":"code"}}']
+        lines += [f'{side}f:{{"messageId":"step-2"}}', f'{side}8:[{{"note":"annotation"}}]']
+        lines += [f"{side}0:{encode_json_string(piece)}" for piece in split_text(text)]
+        lines += [f'{side}e:{{"finishReason":"stop","isContinued":false}}', f"{side}d:{_finish_json('stop', True, text)}"]
+        return cls(fragments=_encode_lines(lines), expected_text=text, finish_reason="stop")
+
+    @classmethod
+    def arena_error(cls, *, before: str | None = None, how: str = "text") -> "Reply":
+        """A 200 that fails inside: optional text, then ``a0:"hasArenaError"`` (how="text") or
+        ``ad:{"finishReason":"error"}`` (how="finish")."""
+        lines = [f"a0:{encode_json_string(before)}"] if before else []
+        lines.append('a0:"hasArenaError"' if how == "text" else 'ad:{"finishReason":"error"}')
+        return cls(fragments=_encode_lines(lines), expected_text=before or "")
+
     # ------------------------------------------------------------ not streamed
     @classmethod
     def error(

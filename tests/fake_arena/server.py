@@ -21,6 +21,7 @@ from hypercorn.config import Config
 from .accounts import Penalty
 from .app import AUTH_COOKIE, ArenaApp
 from .create import RecaptchaStandIn
+from .current_site import Evaluations, RecaptchaV2, ServerActions, model_refusal_text
 from .gate import CLEARANCE_COOKIE, Gate
 from .models import default_models
 from .replies import Reply
@@ -65,6 +66,14 @@ class _TrackingLoop(asyncio.SelectorEventLoop):
         return await super().create_server(factory, *args, **kwargs)
 
 
+def _listener() -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    return listener
+
+
 def _make_auth_value() -> str:
     session = {
         "access_token": "fake-access-" + secrets.token_hex(12),
@@ -97,6 +106,15 @@ class FakeArena:
         #: answers every request when the queue is empty (instead of the echo); for benchmarks
         self.standing_reply: Reply | None = None
         self.recaptcha = RecaptchaStandIn()
+        # The site as of protocol.md's second edition (see current_site.py).
+        self.recaptcha_v2 = RecaptchaV2()
+        self.evaluations = Evaluations()
+        self.actions = ServerActions(self.recaptcha_v2.site_key)
+        self.models_in_rsc_only = False
+        self.unoffered: set[str] = set()  # model ids whose create answers 404 "Models not found"
+        self.stops: list[tuple[str, str]] = []
+        self.upload_port = 0
+        self.old_port = 0
         self.auth_cookie_value = _make_auth_value()
         #: the per-account reCAPTCHA verdict (accounts.py); None: no penalty
         self.penalty: Penalty | None = None
@@ -131,13 +149,10 @@ class FakeArena:
     def start(self) -> "FakeArena":
         if self._thread is not None:
             return self
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(128)
-        self.port = listener.getsockname()[1]
+        listeners = [_listener() for _ in range(3)]  # the arena, the upload host, the old host
+        self.port, self.upload_port, self.old_port = (listener.getsockname()[1] for listener in listeners)
         config = Config()
-        config.bind = [f"fd://{listener.detach()}"]
+        config.bind = [f"fd://{listener.detach()}" for listener in listeners]
         config.loglevel = "WARNING"
         config.accesslog = None
         config.graceful_timeout = 2.0
@@ -147,6 +162,8 @@ class FakeArena:
             config.alpn_protocols = ["h2", "http/1.1"]
             scheme = "https"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.upload_url = f"{scheme}://127.0.0.1:{self.upload_port}"
+        self.old_url = f"{scheme}://127.0.0.1:{self.old_port}"
         self._started.clear()
         self._error = None
         self._thread = threading.Thread(
@@ -265,8 +282,14 @@ class FakeArena:
             self.distinct_logins = 0
             self._accounts.clear()
             self.serve_site_key = True
+            self.models_in_rsc_only = False
+            self.unoffered = set()
+            self.stops = []
         self.recaptcha.reset()
         self.gate.reset()
+        self.recaptcha_v2.reset()
+        self.evaluations.reset()
+        self.actions.reset()
 
     @property
     def fail_tokens(self) -> int:
@@ -276,6 +299,20 @@ class FakeArena:
     @fail_tokens.setter
     def fail_tokens(self, count: int) -> None:
         self.recaptcha.fail_next = count
+
+    def redeploy(self) -> None:
+        """A new deploy of the site: new server-action ids (the bridge must discover them again)."""
+        self.actions.redeploy()
+
+    def model_refusal(self, model_id: Any, modality: Any) -> Reply | None:
+        """404 "Models not found" for a model the site does not offer (``unoffered``), else None."""
+        if model_id in self.unoffered:
+            return Reply.error(404, {"error": model_refusal_text(str(model_id), str(modality))})
+        return None
+
+    def _record_stop(self, session_id: str, message_id: str) -> None:
+        with self._lock:
+            self.stops.append((session_id, message_id))
 
     def wait_for_disconnect(self, timeout: float = 5.0) -> bool:
         """True once a streamed reply's client went away before the reply finished."""
