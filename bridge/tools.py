@@ -409,7 +409,7 @@ def _schema_problem(schema: Mapping[str, Any]) -> str | None:
     try:
         validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
-        return exc.message
+        return str(exc.message)
     return None
 
 

@@ -65,9 +65,7 @@ async def newer_release(url: str, current: str = __version__, timeout: float = T
     return latest if theirs > mine else None
 
 
-async def announce_newer_release(
-    url: str, current: str = __version__, timeout: float = TIMEOUT_SECONDS
-) -> str | None:
+async def announce_newer_release(url: str, current: str = __version__, timeout: float = TIMEOUT_SECONDS) -> str | None:
     """Log the notice when a newer release exists; that release (the console shows it too), or None."""
     latest = await newer_release(url, current, timeout)
     if latest is not None:

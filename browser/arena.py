@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,9 +33,7 @@ CLOUDFLARE_COOKIES = ("cf_clearance", "__cf_bm", "_cfuvid")
 ARENA_COOKIE_SITES = ("lmarena.ai", "arena.ai")
 
 RETRY_PATH = "/nextjs-api/stream/retry-evaluation-session-message/{session_id}/messages/{message_id}"
-RETRY_URL_RE = re.compile(
-    r"/nextjs-api/stream/retry-evaluation-session-message/([a-f0-9-]+)/messages/([a-f0-9-]+)"
-)
+RETRY_URL_RE = re.compile(r"/nextjs-api/stream/retry-evaluation-session-message/([a-f0-9-]+)/messages/([a-f0-9-]+)")
 REQUEST_HEADERS = {"Content-Type": "text/plain;charset=UTF-8", "Accept": "*/*"}
 
 # Create-evaluation protocol (protocol.md section 2): no captured ids, a reCAPTCHA token instead.
@@ -245,7 +243,7 @@ def build_retry_request(
     image: bool = False,
 ) -> ArenaRequest:
     """The retry protocol's PUT: the whole chain, each message pointing at the one before."""
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     chain: list[dict[str, Any]] = []
     parent: str | None = None
     for index, message in enumerate(messages):

@@ -101,9 +101,7 @@ class PageChannel:
         if self._world is None:
             return None
         expression = f"globalThis.__lmb && __lmb.{function}(...{json.dumps(args)})"
-        return await self._evaluate(
-            {"expression": expression, "contextId": self._world, "awaitPromise": wait}, timeout
-        )
+        return await self._evaluate({"expression": expression, "contextId": self._world, "awaitPromise": wait}, timeout)
 
     async def evaluate_in_main_world(self, expression: str, *, timeout: float = CALL_TIMEOUT) -> Any:
         """Evaluate `expression` (a promise is awaited) in the page's own world; its value."""

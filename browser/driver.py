@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import replace
 from importlib import resources
@@ -130,14 +130,34 @@ class ArenaPage:
             await self._launched.prepare(page)
         script = resources.files(__package__).joinpath("page.js").read_text("utf-8")
         self._channel = await PageChannel.open(self._context, page, self._on_report, script)
-        page.on("request", lambda r: page is self._page and self._on_page_request(r))
-        page.on("crash", lambda p: p is self._page and self._lost("the page crashed"))
-        page.on("close", lambda p: p is self._page and self._lost("the page was closed"))
-        page.on("domcontentloaded", lambda p: p is self._page and self._fail_streams(PageGone("the arena page reloaded")))
-        # A challenge page that clears itself reloads the page: look again at once, not at the next watch.
-        page.on("load", lambda p: p is self._page and self.state != READY and self._spawn(self.assess()))
+        self._watch_events(page)
         self._page = page
         await self._navigate(page)
+
+    def _watch_events(self, page: Page) -> None:
+        """Page events that change the state, for as long as `page` is the current one."""
+
+        def on_request(request: Request) -> None:
+            if page is self._page:
+                self._on_page_request(request)
+
+        def on_lost(why: str) -> Callable[[Page], None]:
+            return lambda p: self._lost(why) if p is self._page else None
+
+        def on_reload(p: Page) -> None:
+            if p is self._page:
+                self._fail_streams(PageGone("the arena page reloaded"))
+
+        def on_load(p: Page) -> None:
+            # A challenge page that clears itself reloads the page: look again at once, not at the next watch.
+            if p is self._page and self.state != READY:
+                self._spawn(self.assess())
+
+        page.on("request", on_request)
+        page.on("crash", on_lost("the page crashed"))
+        page.on("close", on_lost("the page was closed"))
+        page.on("domcontentloaded", on_reload)
+        page.on("load", on_load)
 
     async def _navigate(self, page: Page) -> None:
         self._set_state(STARTING, f"opening {self.url}")
@@ -475,7 +495,9 @@ class ArenaPage:
             return []
         models = arena.extract_models_from_rsc(reply["text"])
         log.info(
-            "the arena page has no model list; read %d models from the RSC reply of %s", len(models), arena.MODELS_RSC_PATH
+            "the arena page has no model list; read %d models from the RSC reply of %s",
+            len(models),
+            arena.MODELS_RSC_PATH,
         )
         return models
 

@@ -9,6 +9,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from playwright.async_api import BrowserContext, Page, Playwright
@@ -46,7 +47,7 @@ class LaunchOptions:
     args: tuple[str, ...] = ()
     proxy: str | None = None
     ignore_https_errors: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mode(self) -> str:
@@ -196,10 +197,10 @@ async def _launch(
             headless=False,
             args=[*mode_args(mode), *options.args],
             ignore_default_args=list(IGNORED_DEFAULT_ARGS),
-            proxy=proxy_settings(options.proxy),
+            proxy=proxy_settings(options.proxy),  # type: ignore[arg-type]  # a ProxySettings TypedDict
             ignore_https_errors=options.ignore_https_errors,
             no_viewport=True,
-            env=env,
+            env=env,  # type: ignore[arg-type]  # str values are what Playwright passes on
             **options.extra,
         )
     except PlaywrightError as exc:

@@ -78,8 +78,17 @@ class VirtualDisplay:
         read_end, write_end = os.pipe()
         try:
             process = subprocess.Popen(
-                [xvfb, "-displayfd", str(write_end), "-screen", "0", f"{size[0]}x{size[1]}x24",
-                 "-nolisten", "tcp", "-terminate"],
+                [
+                    xvfb,
+                    "-displayfd",
+                    str(write_end),
+                    "-screen",
+                    "0",
+                    f"{size[0]}x{size[1]}x24",
+                    "-nolisten",
+                    "tcp",
+                    "-terminate",
+                ],
                 pass_fds=(write_end,),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

@@ -53,7 +53,7 @@ async def _mint_v2(channel: PageChannel, spec: RecaptchaSpec) -> str:
     wait_s = max(spec.timeout_ms, spec.challenge_wait_ms) / 1000 + SLACK
     result = await channel.evaluate_in_main_world(expression, timeout=wait_s)
     if isinstance(result, dict) and isinstance(result.get("token"), str) and result["token"]:
-        return result["token"]
+        return str(result["token"])
     message = result.get("error") if isinstance(result, dict) else "no answer"
     if isinstance(result, dict) and result.get("needsPerson"):
         raise ArenaFailure(FailureKind.RECAPTCHA_CHALLENGE, f"reCAPTCHA v2 shows a challenge: {message}")

@@ -134,8 +134,12 @@ async def add_cookies(context: BrowserContext, cookies: list[dict[str, Any]]) ->
         try:
             await context.add_cookies([cookie])  # type: ignore[list-item]
         except PlaywrightError as exc:
-            log.warning("the browser refused cookie %s for %s: %s", cookie.get("name"),
-                        cookie.get("domain") or cookie.get("url"), (exc.message or str(exc)).splitlines()[0])
+            log.warning(
+                "the browser refused cookie %s for %s: %s",
+                cookie.get("name"),
+                cookie.get("domain") or cookie.get("url"),
+                (exc.message or str(exc)).splitlines()[0],
+            )
             continue
         added += 1
     return added

@@ -27,8 +27,7 @@ from .modes import HEADED, HEADLESS, SCREEN
 
 log = logging.getLogger(__name__)
 
-HINTS = ["architecture", "bitness", "brands", "fullVersionList", "model", "platformVersion", "wow64",
-         "formFactors"]
+HINTS = ["architecture", "bitness", "brands", "fullVersionList", "model", "platformVersion", "wow64", "formFactors"]
 READ_HINTS_JS = f"navigator.userAgentData.getHighEntropyValues({HINTS!r})"
 # A person's browser: no automation flag for navigator.webdriver, a screen-sized window.
 COMMON_ARGS = ("--disable-blink-features=AutomationControlled",)
@@ -38,8 +37,12 @@ def mode_args(mode: str) -> tuple[str, ...]:
     """Chromium flags for a concrete mode (after modes.resolve_mode)."""
     width, height = SCREEN
     if mode == HEADLESS:
-        return (*COMMON_ARGS, "--headless=new", f"--window-size={width},{height}",
-                f"--screen-info={{0,0 {width}x{height}}}")
+        return (
+            *COMMON_ARGS,
+            "--headless=new",
+            f"--window-size={width},{height}",
+            f"--screen-info={{0,0 {width}x{height}}}",
+        )
     if mode == HEADED:
         return COMMON_ARGS
     return (*COMMON_ARGS, "--window-position=0,0", f"--window-size={width},{height}")
@@ -51,8 +54,9 @@ def without_headless(user_agent: str) -> str:
 
 def metadata_without_headless(hints: dict[str, Any]) -> dict[str, Any]:
     """CDP `Emulation.UserAgentMetadata` from `getHighEntropyValues`, any Headless brand renamed."""
+
     def brands(items: list[dict[str, str]]) -> list[dict[str, str]]:
-        out = []
+        out: list[dict[str, str]] = []
         for item in items or []:
             name = "Chromium" if "Headless" in item["brand"] else item["brand"]
             if all(b["brand"] != name for b in out):
@@ -96,9 +100,15 @@ class Disguise:
         finally:
             await session.detach()
         disguise = cls(without_headless(version["userAgent"]), metadata_without_headless(hints))
-        log.info("headless: pages get the user agent %r and client hints %s", disguise.user_agent,
-                 [b["brand"] for b in disguise.metadata["brands"]])
+        log.info(
+            "headless: pages get the user agent %r and client hints %s",
+            disguise.user_agent,
+            [b["brand"] for b in disguise.metadata["brands"]],
+        )
         return disguise
+
+    def _forget(self, page: Page) -> None:
+        self._sessions.pop(page, None)
 
     async def apply(self, page: Page) -> None:
         """Override the user agent on `page` (idempotent); the session stays for the page's life."""
@@ -106,7 +116,7 @@ class Disguise:
             return
         session = await page.context.new_cdp_session(page)
         self._sessions[page] = session
-        page.on("close", lambda p: self._sessions.pop(p, None))
+        page.on("close", lambda p: self._forget(p))
         try:
             await session.send(
                 "Emulation.setUserAgentOverride",

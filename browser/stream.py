@@ -143,7 +143,7 @@ def _sources(args: Any) -> list[Citation]:
     """`{"source": {"title", "url"}}` or `{"sources": [...]}` -> citations with an http(s) url."""
     if not isinstance(args, dict):
         return []
-    items = args.get("sources") if isinstance(args.get("sources"), list) else [args.get("source")]
+    items: list[Any] = args["sources"] if isinstance(args.get("sources"), list) else [args.get("source")]
     found = []
     for item in items:
         if (
@@ -151,8 +151,9 @@ def _sources(args: Any) -> list[Citation]:
             and isinstance(item.get("url"), str)
             and item["url"].startswith(("http://", "https://"))
         ):
-            title = item.get("title") if isinstance(item.get("title"), str) and item["title"].strip() else item["url"]
-            found.append(Citation(title.strip(), item["url"]))
+            title = item.get("title")
+            title = title.strip() if isinstance(title, str) and title.strip() else item["url"]
+            found.append(Citation(str(title), item["url"]))
     return found
 
 

@@ -28,8 +28,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bridge_process import MESSAGE_ID, SESSION_ID, BridgeProcess  # noqa: E402
 from browser.arena import RETRY_PATH  # noqa: E402
+from tests.bridge_process import MESSAGE_ID, SESSION_ID, BridgeProcess  # noqa: E402
 
 MODEL = "gpt-4o-2024-08-06"
 DIRECT_AGENT = "lmarena-bridge-bench"  # the direct client's User-Agent, let past the arena's gate
@@ -50,14 +50,14 @@ class Result:
         self.chunks = 0
         self.errors = 0
 
-    def chunk_clock(self) -> "ChunkClock":
+    def chunk_clock(self) -> ChunkClock:
         return ChunkClock(self)
 
     def line(self, label: str, concurrency: int, elapsed: float) -> str:
         return (
-            f"{label:7} c={concurrency:<3} ttft p50 {percentile(self.ttft, .5) * 1000:7.1f} ms"
-            f"  p95 {percentile(self.ttft, .95) * 1000:7.1f} ms"
-            f"  chunk gap p50 {percentile(self.gaps, .5) * 1000:6.1f} ms"
+            f"{label:7} c={concurrency:<3} ttft p50 {percentile(self.ttft, 0.5) * 1000:7.1f} ms"
+            f"  p95 {percentile(self.ttft, 0.95) * 1000:7.1f} ms"
+            f"  chunk gap p50 {percentile(self.gaps, 0.5) * 1000:6.1f} ms"
             f"  throughput {self.chunks / elapsed:8.1f} chunks/s  errors {self.errors}"
         )
 
@@ -83,10 +83,19 @@ class ChunkClock:
 def retry_body() -> str:
     now = "2026-01-01T00:00:00.000Z"
     message = {
-        "role": "user", "content": "bench", "id": str(uuid.uuid4()), "evaluationId": None,
-        "evaluationSessionId": SESSION_ID, "parentMessageIds": [], "experimental_attachments": [],
-        "failureReason": None, "metadata": None, "participantPosition": "a",
-        "createdAt": now, "updatedAt": now, "status": "pending",
+        "role": "user",
+        "content": "bench",
+        "id": str(uuid.uuid4()),
+        "evaluationId": None,
+        "evaluationSessionId": SESSION_ID,
+        "parentMessageIds": [],
+        "experimental_attachments": [],
+        "failureReason": None,
+        "metadata": None,
+        "participantPosition": "a",
+        "createdAt": now,
+        "updatedAt": now,
+        "status": "pending",
     }
     return json.dumps({"messages": [message], "modelId": None})
 
@@ -96,9 +105,21 @@ class FakeArenaProcess:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_arena", "--http2", "--trickle", str(CHUNKS), "--delay", str(CHUNK_DELAY),
-             "--pass-agent", DIRECT_AGENT],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.fake_arena",
+                "--http2",
+                "--trickle",
+                str(CHUNKS),
+                "--delay",
+                str(CHUNK_DELAY),
+                "--pass-agent",
+                DIRECT_AGENT,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.process.stdout is not None
         said = dict(self.process.stdout.readline().partition(": ")[::2] for _ in range(4))
@@ -119,7 +140,9 @@ async def direct_stream(client: httpx.AsyncClient, arena: FakeArenaProcess, resu
     clock = result.chunk_clock()
     try:
         async with client.stream(
-            "PUT", arena.retry_url(), content=retry_body(),
+            "PUT",
+            arena.retry_url(),
+            content=retry_body(),
             headers={"content-type": "text/plain;charset=UTF-8"},
         ) as response:
             async for line in response.aiter_lines():
@@ -195,7 +218,7 @@ class MemoryWatch:
         while not self._stop.wait(0.2):
             self.peak = max(self.peak, self.now())
 
-    def __enter__(self) -> "MemoryWatch":
+    def __enter__(self) -> MemoryWatch:
         self._thread.start()
         return self
 
@@ -204,16 +227,29 @@ class MemoryWatch:
         self._thread.join()
 
 
-async def bench(arena: FakeArenaProcess, bridge: BridgeProcess, levels: list[int], rounds: int,
-                sdk: bool = False) -> list[str]:
+async def bench(
+    arena: FakeArenaProcess, bridge: BridgeProcess, levels: list[int], rounds: int, sdk: bool = False
+) -> list[str]:
     lines = []
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(http2=True, verify=False, timeout=60, limits=limits,
-                                 cookies={"arena-auth-prod-v1": arena.cookie, "cf_clearance": arena.clearance},
-                                 headers={"user-agent": DIRECT_AGENT}) as direct, \
-            httpx.AsyncClient(timeout=60, limits=limits) as plain, \
-            openai.AsyncOpenAI(base_url=f"{bridge.url}/v1", api_key="x", max_retries=0, timeout=60,
-                               http_client=openai.DefaultAsyncHttpxClient(limits=limits)) as client:
+    async with (
+        httpx.AsyncClient(
+            http2=True,
+            verify=False,
+            timeout=60,
+            limits=limits,
+            cookies={"arena-auth-prod-v1": arena.cookie, "cf_clearance": arena.clearance},
+            headers={"user-agent": DIRECT_AGENT},
+        ) as direct,
+        httpx.AsyncClient(timeout=60, limits=limits) as plain,
+        openai.AsyncOpenAI(
+            base_url=f"{bridge.url}/v1",
+            api_key="x",
+            max_retries=0,
+            timeout=60,
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+        ) as client,
+    ):
         chat_url = f"{bridge.url}/v1/chat/completions"
         through_bridge = (lambda r: sdk_stream(client, r)) if sdk else (lambda r: bridge_stream(plain, chat_url, r))
         await run_rounds("warm-up", 4, 1, through_bridge)
@@ -229,8 +265,12 @@ def main() -> None:
     parser.add_argument("--browser", default=None, help="Chromium executable (default: the bridge's choice)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--mode", default=None, choices=["auto", "headless", "virtual_display", "headed"],
-                        help="browser_mode of the bridge (default: its default, auto)")
+    parser.add_argument(
+        "--mode",
+        default=None,
+        choices=["auto", "headless", "virtual_display", "headed"],
+        help="browser_mode of the bridge (default: its default, auto)",
+    )
     parser.add_argument("--sdk", action="store_true", help="read the bridge with the openai SDK instead of httpx")
     args = parser.parse_args()
     arena = FakeArenaProcess()
@@ -247,8 +287,11 @@ def main() -> None:
             with MemoryWatch(bridge.process.pid) as memory:
                 parts = memory.breakdown()
                 idle = sum(parts.values())
-                print(f"browser: {args.browser or 'default'}, browser_mode {mode}; answer: {CHUNKS} chunks, "
-                      f"{CHUNK_DELAY * 1000:.0f} ms apart; {args.rounds} rounds per level", flush=True)
+                print(
+                    f"browser: {args.browser or 'default'}, browser_mode {mode}; answer: {CHUNKS} chunks, "
+                    f"{CHUNK_DELAY * 1000:.0f} ms apart; {args.rounds} rounds per level",
+                    flush=True,
+                )
                 print("memory idle (PSS): " + ", ".join(f"{k} {v:.0f} MB" for k, v in parts.items()), flush=True)
                 asyncio.run(bench(arena, bridge, args.concurrency, args.rounds, args.sdk))
             print(f"memory (server + Chromium, PSS): idle {idle:.0f} MB, peak {memory.peak:.0f} MB")

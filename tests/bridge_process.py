@@ -92,7 +92,7 @@ class BridgeProcess:
         tmp.write_text(text)
         os.replace(tmp, self.config_path)
 
-    def start(self, *, wait_healthy: bool = True, timeout: float = 60) -> "BridgeProcess":
+    def start(self, *, wait_healthy: bool = True, timeout: float = 60) -> BridgeProcess:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.write_config()
         if self.models is not None:

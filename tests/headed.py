@@ -22,10 +22,9 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from tests.bridge_process import end_process, free_port, wait_for  # noqa: F401 - re-exported for the tests
+from tests.bridge_process import end_process, free_port, wait_for
 
 WAIT = 60.0
-
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +118,9 @@ def cli(folder: Path, *args: str, display: str | None = None) -> Iterator[CliPro
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "API_KEY")}
-    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
+    )
 
 
 def debugging_args(port: int) -> list[str]:
@@ -134,6 +134,7 @@ def attach(port: int) -> Iterator[Any]:
     Its own short-lived Playwright: a session-wide sync one would keep an event loop
     running in the main thread and break later tests that call asyncio.run().
     """
+
     def answering() -> bool:
         try:
             return httpx.get(f"http://127.0.0.1:{port}/json/version", timeout=2).status_code == 200

@@ -9,7 +9,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-FUZZED = [("/v1/chat/completions", "POST"), ("/v1/images/generations", "POST"), ("/v1/models", "GET"), ("/health", "GET")]
+FUZZED = [
+    ("/v1/chat/completions", "POST"),
+    ("/v1/images/generations", "POST"),
+    ("/v1/models", "GET"),
+    ("/health", "GET"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +52,17 @@ def post_raw(bridge, content: bytes, path="/v1/chat/completions"):
         b"[]",
         b'"a string"',
     ],
-    ids=["empty", "not-json", "invalid-utf8", "invalid-utf8-in-string", "deep-nesting", "nested-content",
-         "null", "array", "string"],
+    ids=[
+        "empty",
+        "not-json",
+        "invalid-utf8",
+        "invalid-utf8-in-string",
+        "deep-nesting",
+        "nested-content",
+        "null",
+        "array",
+        "string",
+    ],
 )
 def test_malformed_bodies_get_a_400_in_openai_shape(bridge, content):
     response = post_raw(bridge, content)
@@ -72,13 +86,24 @@ def test_image_count_out_of_range_or_wrong_type_is_400(bridge, n):
         {"model": "m", "messages": [{"role": "user", "content": 7}]},
         {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": 3}]}]},
         {"model": "m", "messages": [{"role": "user", "content": [{"type": "video", "url": "x"}]}]},
-        {"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://x"}}]}]},
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "ftp://x"}}]}],
+        },
         {"model": "m", "messages": []},
         {"model": "m", "messages": [{"content": "x"}]},
         {"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": "yes please"},
     ],
-    ids=["model-int", "content-int", "text-part-int", "unknown-part", "ftp-url", "no-messages", "no-role",
-         "stream-str"],
+    ids=[
+        "model-int",
+        "content-int",
+        "text-part-int",
+        "unknown-part",
+        "ftp-url",
+        "no-messages",
+        "no-role",
+        "stream-str",
+    ],
 )
 def test_wrong_types_are_400_naming_the_field(bridge, body):
     response = httpx.post(f"{bridge.url}/v1/chat/completions", json=body, timeout=30)
@@ -95,7 +120,8 @@ def test_a_body_over_the_limit_is_413_even_without_content_length(bridge):
             yield b"x" * 1000
         yield b'"}]}'
 
-    response = httpx.post(f"{bridge.url}/v1/chat/completions", content=chunks(),
-                          headers={"content-type": "application/json"}, timeout=30)
+    response = httpx.post(
+        f"{bridge.url}/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"}, timeout=30
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"

@@ -51,9 +51,14 @@ def test_an_unknown_mode_is_a_clear_error():
 def test_the_disguise_drops_headless_from_user_agent_and_brands_and_keeps_the_rest():
     ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"
     assert without_headless(ua) == ua.replace("HeadlessChrome", "Chrome")
-    hints = {"brands": [{"brand": "Not:A-Brand", "version": "8"}, {"brand": "HeadlessChrome", "version": "156"}],
-             "fullVersionList": [{"brand": "HeadlessChrome", "version": "156.0.1.2"}],
-             "platform": "Linux", "architecture": "x86", "bitness": "64", "mobile": False}
+    hints = {
+        "brands": [{"brand": "Not:A-Brand", "version": "8"}, {"brand": "HeadlessChrome", "version": "156"}],
+        "fullVersionList": [{"brand": "HeadlessChrome", "version": "156.0.1.2"}],
+        "platform": "Linux",
+        "architecture": "x86",
+        "bitness": "64",
+        "mobile": False,
+    }
     metadata = metadata_without_headless(hints)
     assert metadata["brands"] == [{"brand": "Not:A-Brand", "version": "8"}, {"brand": "Chromium", "version": "156"}]
     assert metadata["fullVersionList"] == [{"brand": "Chromium", "version": "156.0.1.2"}]
@@ -77,4 +82,3 @@ def test_virtual_display_starts_xvfb_for_the_browser_and_stops_it_with_the_brows
     running, still_running, agent = asyncio.run(scenario())
     assert running and not still_running
     assert "Headless" not in agent
-

@@ -114,8 +114,9 @@ def test_capture_with_model_appends_to_that_models_pool_turning_an_old_entry_int
         '  "gemini-2.5-pro": [{"session_id": "x", "message_id": "y"}]\n'
         "}\n"
     )
-    output = capture_through(server, arena, "--model", "claude-3-5-sonnet-20241022",
-                             "--mode", "battle", "--target", "B")
+    output = capture_through(
+        server, arena, "--model", "claude-3-5-sonnet-20241022", "--mode", "battle", "--target", "B"
+    )
     text = endpoint_map.read_text()
     data = json5.loads(text)
     assert data["claude-3-5-sonnet-20241022"] == [old, {**CLICKED, "mode": "battle", "battle_target": "B"}]
@@ -187,8 +188,14 @@ def test_capturing_the_same_ids_again_for_a_model_does_not_add_them_twice(tmp_pa
 
     settings = load_settings({"config": str(tmp_path / "config.jsonc")}, env={})
     for _ in range(2):
-        record(settings, CONVERSATION_SESSION_ID, CONVERSATION_MESSAGE_ID, mode="direct_chat", target="A",
-               model="gemini-2.5-pro")
+        record(
+            settings,
+            CONVERSATION_SESSION_ID,
+            CONVERSATION_MESSAGE_ID,
+            mode="direct_chat",
+            target="A",
+            model="gemini-2.5-pro",
+        )
     data = json5.loads((tmp_path / "model_endpoint_map.json").read_text())
     assert data == {"gemini-2.5-pro": [{**CLICKED, "mode": "direct_chat"}]}
     assert not (tmp_path / "config.jsonc").exists()  # --model leaves the global ids alone

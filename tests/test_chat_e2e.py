@@ -86,7 +86,7 @@ def test_multi_turn_history_reaches_the_arena_as_a_chain(client, arena):
 
 
 def test_unicode_survives_both_ways(client, arena):
-    text = "你好, мир 🙂 \u2028 \"quoted\" \\ back\nslash é"
+    text = '你好, мир 🙂 \u2028 "quoted" \\ back\nslash é'
     arena.enqueue(Reply.text(text))
     assert ask(client, "问候 🙂").choices[0].message.content == text
     assert arena.requests[-1].body_json["messages"][-1]["content"] == "问候 🙂"
@@ -94,7 +94,7 @@ def test_unicode_survives_both_ways(client, arena):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_fragments_cut_inside_escapes_and_characters_are_reassembled(client, arena, seed):
-    text = "Ünïcödé \u4f60\u597d 🙂 line\nbreak \"q\" " * 5
+    text = 'Ünïcödé \u4f60\u597d 🙂 line\nbreak "q" ' * 5
     arena.enqueue(Reply.fragmented(text, seed=seed))
     _, got = streamed(client)
     assert got == text

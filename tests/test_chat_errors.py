@@ -63,7 +63,9 @@ ARENA_ERRORS = [
 
 @pytest.mark.parametrize(("reply", "status", "kind", "code", "hint"), ARENA_ERRORS, ids=lambda v: str(v)[:20])
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_arena_errors_map_to_their_status_before_the_stream_starts(bridge, arena, reply, status, kind, code, hint, stream):
+def test_arena_errors_map_to_their_status_before_the_stream_starts(
+    bridge, arena, reply, status, kind, code, hint, stream
+):
     arena.enqueue(reply)
     response, error = error_of(bridge, {**HELLO, "stream": stream})
     assert (response.status_code, error["type"], error["code"]) == (status, kind, code)

@@ -7,8 +7,9 @@ import sys
 
 
 def run(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True,
-                          timeout=60, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=60, env=env, cwd=cwd
+    )
 
 
 def test_every_command_has_help_with_an_example():

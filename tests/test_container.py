@@ -76,8 +76,18 @@ def podman() -> Podman:
 def image(podman: Podman) -> str:
     """The image built from the checkout; the previous build's image is removed once replaced."""
     before = podman("image", "inspect", "--format", "{{.Id}}", IMAGE, check=False).stdout.strip()
-    podman("build", "--format", "docker", "--pull=never", "--build-arg", f"BASE_IMAGE={podman.base_image}",
-           "--tag", IMAGE, str(ROOT), timeout=1100)
+    podman(
+        "build",
+        "--format",
+        "docker",
+        "--pull=never",
+        "--build-arg",
+        f"BASE_IMAGE={podman.base_image}",
+        "--tag",
+        IMAGE,
+        str(ROOT),
+        timeout=1100,
+    )
     after = podman("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.strip()
     if before and before != after:
         podman("rmi", before, check=False)
@@ -98,11 +108,24 @@ class Container:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, image: str) -> "Container":
-        self.podman("run", "--detach", "--name", self.name, "--network=host", "--shm-size=1g",
-                    "--env", f"PORT={self.port}", "--env", "HOST=127.0.0.1",
-                    "--env", f"LMARENA_BRIDGE_ARENA_URL={self.arena_url}",
-                    "--volume", f"{self.data}:/app/data", image)
+    def start(self, image: str) -> Container:
+        self.podman(
+            "run",
+            "--detach",
+            "--name",
+            self.name,
+            "--network=host",
+            "--shm-size=1g",
+            "--env",
+            f"PORT={self.port}",
+            "--env",
+            "HOST=127.0.0.1",
+            "--env",
+            f"LMARENA_BRIDGE_ARENA_URL={self.arena_url}",
+            "--volume",
+            f"{self.data}:/app/data",
+            image,
+        )
         wait_for(self.healthy, f"/health 200 from the container {self.name}", timeout=120)
         # With the default config the bridge reads the model list from the arena page just after
         # /health turns 200 (auto_update_models), and models.json starts empty.
@@ -193,8 +216,21 @@ with sync_playwright() as p:
 
 
 def test_the_images_chromium_runs_headed_under_xvfb_for_the_virtual_display_mode(podman, image):
-    result = podman("run", "--rm", "--network=host", "--shm-size=1g", "--entrypoint", "tini", image,
-                    "--", "xvfb-run", "--auto-servernum", "python", "-c", HEADED_PROBE)
+    result = podman(
+        "run",
+        "--rm",
+        "--network=host",
+        "--shm-size=1g",
+        "--entrypoint",
+        "tini",
+        image,
+        "--",
+        "xvfb-run",
+        "--auto-servernum",
+        "python",
+        "-c",
+        HEADED_PROBE,
+    )
     user_agent = result.stdout.strip()
     assert "Chrome/" in user_agent and "HeadlessChrome" not in user_agent
     assert user_agent.endswith(" 1280")  # xvfb-run's default screen, not a headless window's

@@ -68,20 +68,26 @@ def test_a_lone_user_turn_is_sent_as_it_is():
 
 
 def test_a_conversation_folds_into_labelled_turns_oldest_first_with_every_attachment():
-    text, attachments = fold_transcript([
-        ArenaMessage("system", "be brief"),
-        ArenaMessage("user", "first", (IMAGE,)),
-        ArenaMessage("assistant", "reply one"),
-        ArenaMessage("user", "second"),
-    ])
+    text, attachments = fold_transcript(
+        [
+            ArenaMessage("system", "be brief"),
+            ArenaMessage("user", "first", (IMAGE,)),
+            ArenaMessage("assistant", "reply one"),
+            ArenaMessage("user", "second"),
+        ]
+    )
     assert text == "System: be brief\n\nUser: first\n\nAssistant: reply one\n\nUser: second"
     assert attachments == [IMAGE]
 
 
 def test_blank_turns_are_left_out_of_the_transcript_but_keep_their_attachments():
-    text, attachments = fold_transcript([
-        ArenaMessage("user", "Hi"), ArenaMessage("assistant", "", (IMAGE,)), ArenaMessage("user", " "),
-    ])
+    text, attachments = fold_transcript(
+        [
+            ArenaMessage("user", "Hi"),
+            ArenaMessage("assistant", "", (IMAGE,)),
+            ArenaMessage("user", " "),
+        ]
+    )
     assert (text, attachments) == ("Hi", [IMAGE])
 
 
@@ -163,12 +169,17 @@ def test_auto_creates_when_no_ids_are_configured_anywhere(tmp_path):
 
 
 def test_auto_retries_where_the_global_ids_exist(tmp_path):
-    assert picker(tmp_path).route(settings(tmp_path, session_id=SESSION, message_id=MESSAGE), "m").session.session_id == SESSION
+    assert (
+        picker(tmp_path).route(settings(tmp_path, session_id=SESSION, message_id=MESSAGE), "m").session.session_id
+        == SESSION
+    )
 
 
 def test_auto_creates_for_a_pool_of_placeholders_and_retries_for_a_real_pool(tmp_path):
-    chooser = picker(tmp_path, {"m": [{"session_id": "YOUR_ID", "message_id": ""}],
-                                "n": {"session_id": SESSION, "message_id": MESSAGE}})
+    chooser = picker(
+        tmp_path,
+        {"m": [{"session_id": "YOUR_ID", "message_id": ""}], "n": {"session_id": SESSION, "message_id": MESSAGE}},
+    )
     assert chooser.route(settings(tmp_path), "m").protocol == "create"
     assert chooser.route(settings(tmp_path), "n").session.session_id == SESSION
 
@@ -176,8 +187,12 @@ def test_auto_creates_for_a_pool_of_placeholders_and_retries_for_a_real_pool(tmp
 def test_auto_keeps_the_404_for_an_unmapped_model_when_default_ids_are_off(tmp_path):
     with pytest.raises(ModelNotFound):
         picker(tmp_path, {}).route(settings(tmp_path, use_default_ids_if_mapping_not_found=False), "m")
-    assert picker(tmp_path, {}).route(settings(tmp_path, use_default_ids_if_mapping_not_found=False,
-                                               protocol="create"), "m").protocol == "create"
+    assert (
+        picker(tmp_path, {})
+        .route(settings(tmp_path, use_default_ids_if_mapping_not_found=False, protocol="create"), "m")
+        .protocol
+        == "create"
+    )
 
 
 def test_retry_without_ids_keeps_the_400_saying_to_capture(tmp_path):
@@ -194,8 +209,10 @@ def test_create_ignores_the_ids_it_does_not_need(tmp_path):
 
 
 def test_an_entrys_own_protocol_overrides_the_config(tmp_path):
-    chooser = picker(tmp_path, {"m": {"protocol": "create"}, "n": {"session_id": SESSION, "message_id": MESSAGE,
-                                                                   "protocol": "retry"}})
+    chooser = picker(
+        tmp_path,
+        {"m": {"protocol": "create"}, "n": {"session_id": SESSION, "message_id": MESSAGE, "protocol": "retry"}},
+    )
     assert chooser.route(settings(tmp_path, protocol="retry"), "m").protocol == "create"
     assert chooser.route(settings(tmp_path, protocol="create"), "n").session.session_id == SESSION
 
@@ -335,10 +352,12 @@ def test_stream_chat_works_with_no_session_ids_configured_anywhere(no_ids, clien
 def test_two_concurrent_requests_use_two_different_tokens(no_ids, arena):
     async def main():
         async with no_ids.async_client() as client:
-            return await asyncio.gather(*(
-                client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"q{i}"}])
-                for i in range(2)
-            ))
+            return await asyncio.gather(
+                *(
+                    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"q{i}"}])
+                    for i in range(2)
+                )
+            )
 
     answers = asyncio.run(main())
     assert sorted(a.choices[0].message.content for a in answers) == ["echo: q0", "echo: q1"]

@@ -22,8 +22,14 @@ from bridge.config import CONFIG_ENV, ENV_KEYS, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT_SCRIPT = ROOT / "scripts" / "docker-entrypoint"
 # Variables for the shell, Python and pip themselves, not for lmarena-bridge.
-RUNTIME_ENV = {"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK",
-               "VIRTUAL_ENV", "PATH"}
+RUNTIME_ENV = {
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+    "PIP_NO_CACHE_DIR",
+    "PIP_DISABLE_PIP_VERSION_CHECK",
+    "VIRTUAL_ENV",
+    "PATH",
+}
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -106,8 +112,9 @@ def test_the_image_installs_debians_chromium_and_xvfb_and_points_the_settings_at
 
 
 def test_every_copied_file_exists_and_is_not_docker_ignored():
-    ignored = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines()
-               if p.strip() and not p.startswith("#")]
+    ignored = [
+        p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")
+    ]
     sources = [src for instruction, args in instructions() if instruction == "COPY" for src in args.split()[:-1]]
     assert sources
     for src in sources:
@@ -117,7 +124,7 @@ def test_every_copied_file_exists_and_is_not_docker_ignored():
 
 def test_the_default_config_goes_where_the_entrypoint_looks_for_it():
     copies = {args.split()[0]: args.split()[1] for instruction, args in instructions() if instruction == "COPY"}
-    assert f'LMARENA_BRIDGE_DEFAULT_CONFIG:-{copies["config.jsonc"]}' in ENTRYPOINT_SCRIPT.read_text()
+    assert f"LMARENA_BRIDGE_DEFAULT_CONFIG:-{copies['config.jsonc']}" in ENTRYPOINT_SCRIPT.read_text()
     assert copies["scripts/docker-entrypoint"] == "/usr/local/bin/docker-entrypoint"
 
 

@@ -10,7 +10,7 @@ import struct
 import time
 import uuid
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import h2.connection
 import h2.errors
@@ -59,7 +59,7 @@ def h2_arena():
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def chain(session_id, turns, *, position="a", image=False):
@@ -121,8 +121,16 @@ def decode_stream(body: str):
 
 def conversation(session_id=None):
     sid = session_id or str(uuid.uuid4())
-    return chain(sid, [("system", "be brief"), ("user", "first"), ("assistant", "ok"),
-                       ("user", "héllo wörld 你好 😀"), ("assistant", "")])
+    return chain(
+        sid,
+        [
+            ("system", "be brief"),
+            ("user", "first"),
+            ("assistant", "ok"),
+            ("user", "héllo wörld 你好 😀"),
+            ("assistant", ""),
+        ],
+    )
 
 
 # ---------------------------------------------------------------- echo and auth
@@ -156,9 +164,7 @@ def test_fake_answers_401_without_the_auth_cookie_and_still_records_the_request(
     with httpx.Client(base_url=arena.url) as anonymous:
         response = put(anonymous, arena, chain(session_id, [("user", "x"), ("assistant", "")]))
     assert response.status_code == 401
-    assert response.json() == {
-        "error": f"User anonymous does not have access to evaluation session {session_id}"
-    }
+    assert response.json() == {"error": f"User anonymous does not have access to evaluation session {session_id}"}
     assert len(arena.requests) == 1 and arena.requests[0].session_id == session_id
 
 
@@ -218,14 +224,21 @@ def test_fake_records_every_problem_of_a_malformed_chain_but_still_answers(arena
     messages[3]["participantPosition"] = "c"
     messages[0]["createdAt"] = "yesterday"
     messages[1]["experimental_attachments"] = [{"url": "x"}]
-    response = put(client, arena, messages, session_id=session_id,
-                   headers={"content-type": "application/json"})
+    response = put(client, arena, messages, session_id=session_id, headers={"content-type": "application/json"})
     assert response.status_code == 200
     problems = "\n".join(arena.requests[-1].problems)
-    for expected in ("content-type", "messages[1].parentMessageIds", "not unique",
-                     "messages[3].id must be a uuid4", "messages[0].evaluationSessionId",
-                     "messages[1].status", "extra ['extra']", "messages[3].participantPosition",
-                     "messages[0].createdAt", "experimental_attachments[0]"):
+    for expected in (
+        "content-type",
+        "messages[1].parentMessageIds",
+        "not unique",
+        "messages[3].id must be a uuid4",
+        "messages[0].evaluationSessionId",
+        "messages[1].status",
+        "extra ['extra']",
+        "messages[3].participantPosition",
+        "messages[0].createdAt",
+        "experimental_attachments[0]",
+    ):
         assert expected in problems, expected
 
 
@@ -302,7 +315,7 @@ def test_queued_replies_are_served_in_fifo_order_then_the_echo_returns(arena, cl
 @pytest.mark.parametrize(
     "reply",
     [
-        Reply.text("Hi \"there\"\n\\ 你好 😀", reasoning="think 🤔 hard", side="b"),
+        Reply.text('Hi "there"\n\\ 你好 😀', reasoning="think 🤔 hard", side="b"),
         Reply.data_wrapped("wrapped ünïcode"),
         Reply.images(["https://x/1.png", "https://x/2.png"]),
         Reply.content_filter("cut ☂ here"),
@@ -336,7 +349,7 @@ def test_error_replies_carry_the_protocol_default_bodies():
 
 
 def test_fragmented_reply_splits_a_multibyte_character_and_an_escape_across_writes(arena, client):
-    text = "Grüße, 世界! \"q\"\n😀 end"
+    text = 'Grüße, 世界! "q"\n😀 end'
     reply = Reply.fragmented(text, seed=3)
     assert b"".join(reply.fragments) == Reply.text(text).body
     undecodable = 0
@@ -348,9 +361,12 @@ def test_fragmented_reply_splits_a_multibyte_character_and_an_escape_across_writ
     assert undecodable >= 1  # a multi-byte character is cut
     assert any(re.search(rb"\\u[0-9a-f]{0,3}$", f) for f in reply.fragments)  # an escape is cut
     arena.enqueue(reply)
-    with client.stream("PUT", arena.retry_path(), headers=TEXT_PLAIN,
-                       content=json.dumps({"messages": chain(str(uuid.uuid4()), [("user", "q")]),
-                                           "modelId": GPT4O_ID})) as response:
+    with client.stream(
+        "PUT",
+        arena.retry_path(),
+        headers=TEXT_PLAIN,
+        content=json.dumps({"messages": chain(str(uuid.uuid4()), [("user", "q")]), "modelId": GPT4O_ID}),
+    ) as response:
         received = list(response.iter_raw())
     assert len(received) > 1
     assert decode_stream(b"".join(received).decode())[0] == text
@@ -358,9 +374,12 @@ def test_fragmented_reply_splits_a_multibyte_character_and_an_escape_across_writ
 
 # ---------------------------------------------------------------- abort, hang, die
 def _stream_first_chunk_then_leave(arena, base_client):
-    with base_client.stream("PUT", arena.retry_path(), headers=TEXT_PLAIN,
-                            content=json.dumps({"messages": chain(str(uuid.uuid4()), [("user", "q")]),
-                                                "modelId": GPT4O_ID})) as response:
+    with base_client.stream(
+        "PUT",
+        arena.retry_path(),
+        headers=TEXT_PLAIN,
+        content=json.dumps({"messages": chain(str(uuid.uuid4()), [("user", "q")]), "modelId": GPT4O_ID}),
+    ) as response:
         first = next(response.iter_raw())
     return first
 
@@ -433,9 +452,14 @@ def _h2_put_first_data_then_reset(arena) -> bytes:
             conn = h2.connection.H2Connection()
             conn.initiate_connection()
             body = json.dumps({"messages": chain(str(uuid.uuid4()), [("user", "q")]), "modelId": GPT4O_ID})
-            headers = [(":method", "PUT"), (":scheme", "https"), (":authority", f"127.0.0.1:{arena.port}"),
-                       (":path", arena.retry_path()), ("content-type", "text/plain;charset=UTF-8"),
-                       ("cookie", f"arena-auth-prod-v1={arena.auth_cookie_value}")]
+            headers = [
+                (":method", "PUT"),
+                (":scheme", "https"),
+                (":authority", f"127.0.0.1:{arena.port}"),
+                (":path", arena.retry_path()),
+                ("content-type", "text/plain;charset=UTF-8"),
+                ("cookie", f"arena-auth-prod-v1={arena.auth_cookie_value}"),
+            ]
             conn.send_headers(1, headers)
             conn.send_data(1, body.encode(), end_stream=True)
             sock.sendall(conn.data_to_send())
@@ -458,8 +482,14 @@ def test_http2_stream_reset_mid_stream_is_seen_as_a_disconnect(h2_arena):
 
 
 # ---------------------------------------------------------------- the Cloudflare-like gate (gate.py)
-PERSON = {"botd": {"bot": False}, "webdriver": False, "ua": "Mozilla/5.0 Chrome/156.0.0.0", "brands": ["Chromium"],
-          "plugins": 5, "chrome": True}
+PERSON = {
+    "botd": {"bot": False},
+    "webdriver": False,
+    "ua": "Mozilla/5.0 Chrome/156.0.0.0",
+    "brands": ["Chromium"],
+    "plugins": 5,
+    "chrome": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -472,7 +502,9 @@ def test_the_gate_blocks_any_request_whose_headers_say_headless(gated):
     headless = {"user-agent": "Mozilla/5.0 HeadlessChrome/156.0.0.0", "sec-ch-ua": '"Chromium";v="156"'}
     hinted = {"user-agent": "Mozilla/5.0 Chrome/156.0.0.0", "sec-ch-ua": '"HeadlessChrome";v="156"'}
     for headers in (headless, hinted):
-        with httpx.Client(base_url=gated.url, headers=headers, cookies=gated.cleared_cookies(headers["user-agent"])) as c:
+        with httpx.Client(
+            base_url=gated.url, headers=headers, cookies=gated.cleared_cookies(headers["user-agent"])
+        ) as c:
             page = c.get("/")
             assert page.status_code == 403 and "Sorry, you have been blocked" in page.text
 

@@ -170,8 +170,11 @@ def test_an_image_model_in_a_chat_stream_answers_a_markdown_image(client, arena)
     chunks = list(
         client.chat.completions.create(
             model=MODEL,
-            messages=[{"role": "user", "content": "draw"}, {"role": "assistant", "content": "ok"},
-                      {"role": "user", "content": "a cat"}],
+            messages=[
+                {"role": "user", "content": "draw"},
+                {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": "a cat"},
+            ],
             stream=True,
         )
     )

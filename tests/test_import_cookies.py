@@ -35,9 +35,24 @@ def login_arena() -> Iterator[FakeArena]:
 def import_cookies(file: Path, profile: Path, arena_url: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "API_KEY", "LMARENA_BRIDGE_CONFIG")}
     return subprocess.run(
-        [sys.executable, "-m", "bridge", "import-cookies", str(file), "--config", str(file.parent / "none.jsonc"),
-         "--profile-dir", str(profile), "--arena-url", arena_url],
-        capture_output=True, text=True, timeout=120, env=env, cwd=file.parent,
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "import-cookies",
+            str(file),
+            "--config",
+            str(file.parent / "none.jsonc"),
+            "--profile-dir",
+            str(profile),
+            "--arena-url",
+            arena_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=file.parent,
     )
 
 
@@ -45,17 +60,59 @@ def extension_json(value: str, *, auth: bool = True) -> str:
     """What Cookie-Editor / EditThisCookie export from an arena tab (plus a cookie of another site)."""
     expiry = time.time() + YEAR
     cookies = [
-        {"domain": ".google.com", "hostOnly": False, "httpOnly": True, "name": "NID", "path": "/",
-         "sameSite": "no_restriction", "secure": True, "session": False, "expirationDate": expiry, "value": "g"},
-        {"domain": ".lmarena.ai", "hostOnly": False, "httpOnly": True, "name": "cf_clearance", "path": "/",
-         "sameSite": "no_restriction", "secure": True, "session": False, "expirationDate": expiry, "value": "cf"},
-        {"domain": ".lmarena.ai", "hostOnly": False, "httpOnly": False, "name": "arena-theme", "path": "/",
-         "sameSite": "lax", "secure": True, "session": False, "expirationDate": expiry, "value": "dark"},
+        {
+            "domain": ".google.com",
+            "hostOnly": False,
+            "httpOnly": True,
+            "name": "NID",
+            "path": "/",
+            "sameSite": "no_restriction",
+            "secure": True,
+            "session": False,
+            "expirationDate": expiry,
+            "value": "g",
+        },
+        {
+            "domain": ".lmarena.ai",
+            "hostOnly": False,
+            "httpOnly": True,
+            "name": "cf_clearance",
+            "path": "/",
+            "sameSite": "no_restriction",
+            "secure": True,
+            "session": False,
+            "expirationDate": expiry,
+            "value": "cf",
+        },
+        {
+            "domain": ".lmarena.ai",
+            "hostOnly": False,
+            "httpOnly": False,
+            "name": "arena-theme",
+            "path": "/",
+            "sameSite": "lax",
+            "secure": True,
+            "session": False,
+            "expirationDate": expiry,
+            "value": "dark",
+        },
     ]
     if auth:
-        cookies.append({"domain": "127.0.0.1", "hostOnly": True, "httpOnly": False, "name": AUTH_COOKIE,
-                        "path": "/", "sameSite": "lax", "secure": True, "session": False,
-                        "expirationDate": expiry, "storeId": "0", "value": value})
+        cookies.append(
+            {
+                "domain": "127.0.0.1",
+                "hostOnly": True,
+                "httpOnly": False,
+                "name": AUTH_COOKIE,
+                "path": "/",
+                "sameSite": "lax",
+                "secure": True,
+                "session": False,
+                "expirationDate": expiry,
+                "storeId": "0",
+                "value": value,
+            }
+        )
     return json.dumps(cookies, indent=2)
 
 
@@ -172,8 +229,21 @@ def test_extension_json_becomes_playwright_cookies_with_their_flags():
 
 
 def test_playwright_storage_state_is_read_too():
-    state = {"cookies": [{"name": "a", "value": "1", "domain": ".lmarena.ai", "path": "/", "expires": -1,
-                          "httpOnly": False, "secure": True, "sameSite": "Strict"}], "origins": []}
+    state = {
+        "cookies": [
+            {
+                "name": "a",
+                "value": "1",
+                "domain": ".lmarena.ai",
+                "path": "/",
+                "expires": -1,
+                "httpOnly": False,
+                "secure": True,
+                "sameSite": "Strict",
+            }
+        ],
+        "origins": [],
+    }
     (cookie,) = parse_cookies(json.dumps(state))
     assert cookie["domain"] == ".lmarena.ai" and cookie["sameSite"] == "Strict"
 
@@ -193,6 +263,7 @@ def test_session_cookies_are_given_an_expiry_so_they_outlive_the_import():
 
 
 def test_same_site_none_without_secure_is_left_to_the_browser_default():
-    (cookie,) = parse_cookies(json.dumps([{"name": "n", "value": "v", "domain": "lmarena.ai",
-                                           "sameSite": "no_restriction", "secure": False}]))
+    (cookie,) = parse_cookies(
+        json.dumps([{"name": "n", "value": "v", "domain": "lmarena.ai", "sameSite": "no_restriction", "secure": False}])
+    )
     assert "sameSite" not in cookie

@@ -98,4 +98,3 @@ async def test_an_unknown_route_is_404_in_openai_shape(http):
 async def test_a_scripted_page_makes_health_ok(http):
     response = await http.get("/health")
     assert (response.status_code, response.json()["status"]) == (200, "ok")
-

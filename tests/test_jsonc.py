@@ -1,4 +1,5 @@
 """Tests for bridge.jsonc: lossless JSONC edits and atomic file writes."""
+
 from __future__ import annotations
 
 import json
@@ -36,10 +37,10 @@ def only_span_changed(old: str, old_value: str, new: str, new_value: str) -> Non
     """Assert `new` is `old` with the single occurrence of `old_value` replaced by `new_value`."""
     assert old.count(old_value) == 1
     i = old.index(old_value)
-    prefix, suffix = old[:i], old[i + len(old_value):]
+    prefix, suffix = old[:i], old[i + len(old_value) :]
     assert new.startswith(prefix)
     assert new.endswith(suffix)
-    assert new[len(prefix):len(new) - len(suffix)] == new_value
+    assert new[len(prefix) : len(new) - len(suffix)] == new_value
 
 
 def parsed(text: str) -> dict:
@@ -76,7 +77,7 @@ def test_replacing_a_value_with_null_changes_only_its_bytes():
 
 
 def test_replacing_a_multiline_nested_value_writes_it_indented_to_match():
-    old_value = CONFIG[CONFIG.index('{\n    "a"'):CONFIG.index("},\n  /* multi") + 1]
+    old_value = CONFIG[CONFIG.index('{\n    "a"') : CONFIG.index("},\n  /* multi") + 1]
     new = set_values(CONFIG, {"models": {"x": {"id": "m1"}, "y": [1]}})
     new_value = '{\n    "x": {\n      "id": "m1"\n    },\n    "y": [\n      1\n    ]\n  }'
     only_span_changed(CONFIG, old_value, new, new_value)
@@ -116,7 +117,7 @@ def test_an_escaped_quote_and_comment_markers_inside_a_string_are_part_of_the_st
 
 def test_a_key_inside_a_block_comment_is_ignored():
     new = set_values(CONFIG, {"port": 7})
-    assert "line { \"port\": 0 } */" in new
+    assert 'line { "port": 0 } */' in new
     assert parsed(new)["port"] == 7
 
 
@@ -207,8 +208,7 @@ def test_a_document_whose_top_level_is_not_an_object_raises_value_error(text):
 
 @pytest.mark.parametrize(
     "text",
-    ['{"a" 1}', '{"a": 1} x', '{"a": [1 2]}', '{"a": "x}', '{"a": 1 /* x }', '{"a": 1,,}', '{"a": 1',
-     "{a: }"],
+    ['{"a" 1}', '{"a": 1} x', '{"a": [1 2]}', '{"a": "x}', '{"a": 1 /* x }', '{"a": 1,,}', '{"a": 1', "{a: }"],
 )
 def test_malformed_jsonc_raises_value_error_with_a_position(text):
     with pytest.raises(ValueError, match=r"line \d+, column \d+"):
@@ -228,9 +228,7 @@ def test_atomic_write_text_replaces_the_file_and_leaves_no_temp_file(tmp_path):
     assert os.listdir(tmp_path) == ["config.jsonc"]
 
 
-def test_atomic_write_text_leaves_the_old_file_intact_and_no_temp_file_when_replace_fails(
-    tmp_path, monkeypatch
-):
+def test_atomic_write_text_leaves_the_old_file_intact_and_no_temp_file_when_replace_fails(tmp_path, monkeypatch):
     path = tmp_path / "config.jsonc"
     path.write_text("old contents")
 
@@ -314,7 +312,8 @@ def test_update_file_raises_value_error_for_a_file_that_is_not_a_jsonc_object(tm
 
 
 try:
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 except ImportError:  # pragma: no cover - hypothesis is optional
     st = None
 
@@ -338,8 +337,17 @@ if st is not None:
         new = set_values(doc, values)
         want = expected(doc, values)
         assert json.dumps(parsed(new)) == json.dumps(want)
-        comments = ["// LMArena Bridge configuration", "/* server */", "// do not edit", "// a real comment",
-                    "// inside", "line { \"port\": 0 } */", "// after last", "// c", "/* d */"]
+        comments = [
+            "// LMArena Bridge configuration",
+            "/* server */",
+            "// do not edit",
+            "// a real comment",
+            "// inside",
+            'line { "port": 0 } */',
+            "// after last",
+            "// c",
+            "/* d */",
+        ]
         for comment in comments:
             inside_replaced_value = comment == "// inside" and "models" in values
             if comment in doc and not inside_replaced_value:

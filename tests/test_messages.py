@@ -12,8 +12,8 @@ from bridge.chat import ChatRequest, ChatService, merge_system_messages, move_by
 from bridge.config import Settings
 from bridge.errors import InvalidRequest, RequestTooLarge
 from bridge.http.messages import to_arena
-from bridge.models import ModelRegistry
 from bridge.http.schemas import ChatCompletionRequest, ChatMessage
+from bridge.models import ModelRegistry
 from bridge.routing import ProtocolRouter
 from browser.arena import ArenaMessage
 
@@ -98,7 +98,9 @@ def test_a_file_part_keeps_its_file_name():
     part = {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{PDF}", "filename": "report.pdf"}}
     [message] = convert(user(part))
     assert message.attachments[0] == {
-        "name": "report.pdf", "contentType": "application/pdf", "url": f"data:application/pdf;base64,{PDF}",
+        "name": "report.pdf",
+        "contentType": "application/pdf",
+        "url": f"data:application/pdf;base64,{PDF}",
     }
 
 
@@ -164,8 +166,12 @@ def test_attachments_over_the_limit_in_total_are_413():
 
 
 def test_tavern_mode_merges_every_system_message_into_one_leading_message():
-    messages = [ArenaMessage("user", "u1"), ArenaMessage("system", "s1"), ArenaMessage("system", "s2"),
-                ArenaMessage("assistant", "a1")]
+    messages = [
+        ArenaMessage("user", "u1"),
+        ArenaMessage("system", "s1"),
+        ArenaMessage("system", "s2"),
+        ArenaMessage("assistant", "a1"),
+    ]
     merged = merge_system_messages(messages)
     assert [(m.role, m.content) for m in merged] == [("system", "s1\n\ns2"), ("user", "u1"), ("assistant", "a1")]
 
@@ -192,10 +198,14 @@ def test_the_bypass_flag_moves_images_to_an_empty_assistant_message_after_a_hi()
 
 def test_the_bypass_flag_adds_no_hi_when_the_chain_already_starts_with_a_user():
     picture = {"name": "a.png", "contentType": "image/png", "url": PNG_URL}
-    out = move_bypassed_images([ArenaMessage("user", "first"), ArenaMessage("assistant", "ok"),
-                                ArenaMessage("user", "--bypass", (picture,))])
+    out = move_bypassed_images(
+        [ArenaMessage("user", "first"), ArenaMessage("assistant", "ok"), ArenaMessage("user", "--bypass", (picture,))]
+    )
     assert [(m.role, m.content, len(m.attachments)) for m in out] == [
-        ("user", "first", 0), ("assistant", "ok", 0), ("assistant", "", 1), ("user", " ", 0),
+        ("user", "first", 0),
+        ("assistant", "ok", 0),
+        ("assistant", "", 1),
+        ("user", " ", 0),
     ]
 
 
@@ -224,11 +234,19 @@ def build(service: ChatService, model: str, messages: list[dict], **settings) ->
 
 
 def test_the_builder_sends_bypass_on_side_a_even_in_battle_b(service):
-    _, body = build(service, "text", [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
-                    bypass_enabled=True, id_updater_last_mode="battle", id_updater_battle_target="B")
+    _, body = build(
+        service,
+        "text",
+        [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
+        bypass_enabled=True,
+        id_updater_last_mode="battle",
+        id_updater_battle_target="B",
+    )
     chain = body["messages"]
     assert [(m["role"], m["content"], m["participantPosition"]) for m in chain] == [
-        ("system", "s", "b"), ("user", "u", "b"), ("user", " ", "a"),
+        ("system", "s", "b"),
+        ("user", "u", "b"),
+        ("user", " ", "a"),
     ]
     assert [m["status"] for m in chain] == ["success", "success", "pending"]
     assert body["modelId"] == TEXT_MODEL_ID
@@ -242,10 +260,16 @@ def test_the_builder_puts_the_bypassed_images_in_the_body(service):
 
 
 def test_the_builder_merges_system_messages_before_the_image_trick(service):
-    _, body = build(service, "text", [{"role": "system", "content": "s1"}, user(image(), text("--bypass")),
-                                      {"role": "system", "content": "s2"}], tavern_mode_enabled=True)
+    _, body = build(
+        service,
+        "text",
+        [{"role": "system", "content": "s1"}, user(image(), text("--bypass")), {"role": "system", "content": "s2"}],
+        tavern_mode_enabled=True,
+    )
     assert [(m["role"], m["content"]) for m in body["messages"]] == [
-        ("system", "s1\n\ns2"), ("assistant", ""), ("user", " "),
+        ("system", "s1\n\ns2"),
+        ("assistant", ""),
+        ("user", " "),
     ]
 
 

@@ -107,7 +107,9 @@ def test_models_refresh_command_goes_through_the_running_server_and_prints_a_tab
     result = run_cli("models", "--refresh", "--config", str(bridge.config_path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"the bridge at {bridge.url}: {len(ALL_NAMES)} models on the arena, {len(ALL_NAMES)} added")
+    assert lines[0].startswith(
+        f"the bridge at {bridge.url}: {len(ALL_NAMES)} models on the arena, {len(ALL_NAMES)} added"
+    )
     assert lines[1].split() == ["MODEL", "ORGANIZATION", "KIND", "ID"]
     assert lines[2].split() == ["gpt-4o-2024-08-06", "openai", "text", MODEL_IDS["gpt-4o-2024-08-06"]]
     assert any(line.split()[:3] == ["dall-e-3", "openai", "image"] for line in lines)
@@ -144,8 +146,9 @@ def test_internal_endpoints_need_the_api_key_when_one_is_set(bridge, path):
 
 @pytest.mark.parametrize("path", ["/internal/models/refresh", "/internal/capture"])
 def test_internal_endpoints_refuse_requests_relayed_by_a_proxy(bridge, path):
-    response = httpx.post(f"{bridge.url}{path}", json={"timeout": 0.1},
-                          headers={"X-Forwarded-For": "203.0.113.9"}, timeout=30)
+    response = httpx.post(
+        f"{bridge.url}{path}", json={"timeout": 0.1}, headers={"X-Forwarded-For": "203.0.113.9"}, timeout=30
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "loopback_only"
 

@@ -142,16 +142,22 @@ def test_a_map_entry_without_ids_is_400_saying_to_run_capture(client, arena, end
 
 def test_tavern_mode_merges_system_messages_into_one_leading_message(bridge, client, arena):
     bridge.write_config(tavern_mode_enabled=True)
-    chat(client, [
-        {"role": "system", "content": "rule one"},
-        {"role": "user", "content": "hi"},
-        {"role": "system", "content": "rule two"},
-        {"role": "assistant", "content": "hello"},
-        {"role": "user", "content": "go"},
-    ])
+    chat(
+        client,
+        [
+            {"role": "system", "content": "rule one"},
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": "rule two"},
+            {"role": "assistant", "content": "hello"},
+            {"role": "user", "content": "go"},
+        ],
+    )
     chain = last_chain(arena)
     assert roles_contents(chain) == [
-        ("system", "rule one\n\nrule two"), ("user", "hi"), ("assistant", "hello"), ("user", "go"),
+        ("system", "rule one\n\nrule two"),
+        ("user", "hi"),
+        ("assistant", "hello"),
+        ("user", "go"),
     ]
     assert positions(chain) == ["b", "a", "a", "a"]
 
@@ -172,7 +178,9 @@ def test_bypass_message_stays_on_side_a_in_battle_b(bridge, client, arena):
     sent = arena.requests[-1]
     assert [p for p in sent.problems if POSITION_RULE not in p] == []
     assert [(m["role"], m["content"], m["participantPosition"]) for m in sent.messages] == [
-        ("system", "s", "b"), ("user", "u", "b"), ("user", " ", "a"),
+        ("system", "s", "b"),
+        ("user", "u", "b"),
+        ("user", " ", "a"),
     ]
 
 
@@ -185,14 +193,24 @@ def test_bypass_leaves_image_models_alone(bridge, client, arena):
 
 
 def test_bypass_flag_moves_the_images_to_an_empty_assistant_message(client, arena):
-    chat(client, [{"role": "user", "content": [
-        {"type": "text", "text": "what is in it? --bypass"},
-        {"type": "image_url", "image_url": {"url": PNG_URL}},
-    ]}])
+    chat(
+        client,
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is in it? --bypass"},
+                    {"type": "image_url", "image_url": {"url": PNG_URL}},
+                ],
+            }
+        ],
+    )
     chain = last_chain(arena)
     assert roles_contents(chain) == [("user", "Hi"), ("assistant", ""), ("user", "what is in it?")]
     assert [m["experimental_attachments"] for m in chain] == [
-        [], [{"name": "image_1.png", "contentType": "image/png", "url": PNG_URL}], [],
+        [],
+        [{"name": "image_1.png", "contentType": "image/png", "url": PNG_URL}],
+        [],
     ]
 
 
@@ -208,14 +226,25 @@ def test_every_kind_of_attachment_reaches_the_arena_in_order(client, arena):
     audio = base64.b64encode(b"ID3 fake mp3").decode()
     pdf = base64.b64encode(b"%PDF-1.4 fake").decode()
     link = "https://example.com/img/dog.webp"
-    chat(client, [{"role": "user", "content": [
-        {"type": "text", "text": "look at"},
-        {"type": "image_url", "image_url": {"url": PNG_URL}},
-        {"type": "image_url", "image_url": {"url": link}},
-        {"type": "input_audio", "input_audio": {"data": audio, "format": "mp3"}},
-        {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{pdf}", "filename": "notes.pdf"}},
-        {"type": "text", "text": "these"},
-    ]}])
+    chat(
+        client,
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look at"},
+                    {"type": "image_url", "image_url": {"url": PNG_URL}},
+                    {"type": "image_url", "image_url": {"url": link}},
+                    {"type": "input_audio", "input_audio": {"data": audio, "format": "mp3"}},
+                    {
+                        "type": "file",
+                        "file": {"file_data": f"data:application/pdf;base64,{pdf}", "filename": "notes.pdf"},
+                    },
+                    {"type": "text", "text": "these"},
+                ],
+            }
+        ],
+    )
     [message] = last_chain(arena)
     assert message["content"] == "look at\n\nthese"
     assert message["experimental_attachments"] == [
@@ -227,12 +256,17 @@ def test_every_kind_of_attachment_reaches_the_arena_in_order(client, arena):
 
 
 def test_attachments_in_several_messages_stay_with_their_message(client, arena):
-    chat(client, [
-        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG_URL}}]},
-        {"role": "assistant", "content": "a picture"},
-        {"role": "user", "content": [{"type": "text", "text": "again"},
-                                     {"type": "image_url", "image_url": {"url": PNG_URL}}]},
-    ])
+    chat(
+        client,
+        [
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG_URL}}]},
+            {"role": "assistant", "content": "a picture"},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "again"}, {"type": "image_url", "image_url": {"url": PNG_URL}}],
+            },
+        ],
+    )
     assert [len(m["experimental_attachments"]) for m in last_chain(arena)] == [1, 0, 1]
 
 
@@ -243,10 +277,18 @@ def test_empty_user_text_becomes_a_single_space(client, arena):
 
 def test_invalid_base64_is_400_naming_the_part(client, arena):
     with pytest.raises(openai.BadRequestError) as raised:
-        chat(client, [{"role": "user", "content": [
-            {"type": "text", "text": "see"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@not base64@@"}},
-        ]}])
+        chat(
+            client,
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "see"},
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@not base64@@"}},
+                    ],
+                }
+            ],
+        )
     error = error_of(raised)
     assert (error["code"], error["param"]) == ("invalid_attachment", "messages[0].content[1]")
     assert "base64" in error["message"]
@@ -255,9 +297,17 @@ def test_invalid_base64_is_400_naming_the_part(client, arena):
 
 def test_an_unknown_mime_type_is_400_naming_the_part(client, arena):
     with pytest.raises(openai.BadRequestError) as raised:
-        chat(client, [{"role": "user", "content": [
-            {"type": "file", "file": {"file_data": f"data:application/x-no-such-type;base64,{PNG}"}},
-        ]}])
+        chat(
+            client,
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "file", "file": {"file_data": f"data:application/x-no-such-type;base64,{PNG}"}},
+                    ],
+                }
+            ],
+        )
     error = error_of(raised)
     assert (error["code"], error["param"]) == ("invalid_attachment", "messages[0].content[0]")
     assert "application/x-no-such-type" in error["message"]
@@ -354,8 +404,12 @@ def test_a_wrongly_typed_config_edit_keeps_the_last_good_settings(bridge, client
 
 def test_the_api_key_is_checked_before_the_body_is_parsed(bridge, arena):
     bridge.write_config(api_key="open-sesame")
-    response = httpx.post(f"{bridge.url}/v1/chat/completions", content=b"{broken", timeout=10,
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        f"{bridge.url}/v1/chat/completions",
+        content=b"{broken",
+        timeout=10,
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
 
@@ -368,7 +422,8 @@ def test_a_request_to_another_host_name_is_refused_without_an_api_key(bridge, ar
 
 
 def test_a_web_page_cannot_post_to_internal(bridge, arena):
-    response = httpx.post(f"{bridge.url}/internal/models/refresh", headers={"origin": "https://attacker.example"},
-                          timeout=10)
+    response = httpx.post(
+        f"{bridge.url}/internal/models/refresh", headers={"origin": "https://attacker.example"}, timeout=10
+    )
     assert response.status_code == 403
     assert arena.requests == []

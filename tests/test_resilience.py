@@ -41,9 +41,7 @@ def browser_processes(bridge):
         if any(arg.startswith("--user-data-dir=") for arg in cmdline) and not any(
             arg.startswith("--type=") for arg in cmdline
         ):
-            renderers = [
-                p for p in child.children(recursive=True) if "--type=renderer" in " ".join(p.cmdline())
-            ]
+            renderers = [p for p in child.children(recursive=True) if "--type=renderer" in " ".join(p.cmdline())]
             return child, renderers
     raise AssertionError("no Chromium under the bridge")
 
@@ -81,8 +79,9 @@ def test_requests_beyond_the_queue_get_429_queue_full(make_bridge, arena):
     next(first_lines)
     waiting = threading.Thread(target=lambda: _quietly(streams[1].__enter__), daemon=True)
     waiting.start()
-    wait_for(lambda: httpx.get(f"{bridge.url}/health").json()["requests"] == {"active": 1, "waiting": 1},
-             "the queue to fill")
+    wait_for(
+        lambda: httpx.get(f"{bridge.url}/health").json()["requests"] == {"active": 1, "waiting": 1}, "the queue to fill"
+    )
     response = post(bridge)
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "queue_full"
@@ -158,9 +157,7 @@ def test_sigterm_lets_an_in_flight_stream_finish_and_closes_the_browser_cleanly(
     reader.join(30)
     assert bridge.process.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it handled
     text = "".join(
-        json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
-        for line in lines
-        if line.startswith("data: {")
+        json.loads(line[6:])["choices"][0]["delta"].get("content") or "" for line in lines if line.startswith("data: {")
     )
     assert text == "graceful"
     assert lines[-1] == "data: [DONE]"

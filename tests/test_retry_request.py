@@ -17,8 +17,7 @@ def test_request_is_a_put_to_the_retry_path_with_both_ids_and_text_plain():
     request, _ = body_of([ArenaMessage("user", "hi")])
     assert request.method == "PUT"
     assert request.path == (
-        "/nextjs-api/stream/retry-evaluation-session-message/"
-        f"{SESSION.session_id}/messages/{SESSION.message_id}"
+        f"/nextjs-api/stream/retry-evaluation-session-message/{SESSION.session_id}/messages/{SESSION.message_id}"
     )
     assert request.headers["Content-Type"] == "text/plain;charset=UTF-8"
     assert parse_retry_url("https://lmarena.ai" + request.path) == (SESSION.session_id, SESSION.message_id)

@@ -70,7 +70,10 @@ def test_a_model_not_in_the_map_uses_the_global_ids_when_allowed(folder):
     chooser = picker(folder, {"other": entry(1)})
     picked = chooser.pick(settings(folder, id_updater_last_mode="battle", id_updater_battle_target="B"), "m")
     assert (picked.session_id, picked.message_id, picked.mode, picked.battle_target) == (
-        GLOBAL_SESSION, GLOBAL_MESSAGE, "battle", "B",
+        GLOBAL_SESSION,
+        GLOBAL_MESSAGE,
+        "battle",
+        "B",
     )
 
 

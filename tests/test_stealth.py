@@ -27,14 +27,21 @@ DEFAULT = resolve_mode("auto")
 
 
 def modes() -> list[str]:
-    """"default" (no browser_mode key), and each other mode this machine supports."""
+    """ "default" (no browser_mode key), and each other mode this machine supports."""
     others = [HEADLESS] + ([VIRTUAL_DISPLAY] if sys.platform.startswith("linux") and shutil.which("Xvfb") else [])
     return ["default", *(mode for mode in others if mode != DEFAULT)]
 
 
 class Run:
-    def __init__(self, arena: FakeArena, bridge: BridgeProcess, mode: str, health: dict,
-                 chat_request: RecordedRequest, image: bytes) -> None:
+    def __init__(
+        self,
+        arena: FakeArena,
+        bridge: BridgeProcess,
+        mode: str,
+        health: dict,
+        chat_request: RecordedRequest,
+        image: bytes,
+    ) -> None:
         self.arena, self.bridge, self.mode, self.health = arena, bridge, mode, health
         self.chat_request, self.image = chat_request, image
 

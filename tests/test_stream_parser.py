@@ -84,7 +84,7 @@ def test_malformed_usage_does_not_break_the_finish():
 @pytest.mark.parametrize("seed", range(20))
 def test_random_text_round_trips_through_the_line_grammar(seed):
     rng = random.Random(seed)
-    alphabet = "abc \n\t\"\\/你好🙂é\u2028"
+    alphabet = 'abc \n\t"\\/你好🙂é\u2028'
     pieces = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(rng.randint(1, 20))]
     lines = [f"a0:{json.dumps(p, ensure_ascii=rng.random() < 0.5)}" for p in pieces]
     events = feed_all(lines + ['ad:{"finishReason":"stop"}'])
@@ -92,14 +92,21 @@ def test_random_text_round_trips_through_the_line_grammar(seed):
 
 
 def test_a_step_end_neither_ends_nor_fails_the_answer():
-    events = feed_all(['af:{"messageId":"m"}', 'a0:"one"', 'ae:{"finishReason":"stop","isContinued":false}', 'a0:" two"',
-                       'ad:{"finishReason":"stop"}'])
+    events = feed_all(
+        [
+            'af:{"messageId":"m"}',
+            'a0:"one"',
+            'ae:{"finishReason":"stop","isContinued":false}',
+            'a0:" two"',
+            'ad:{"finishReason":"stop"}',
+        ]
+    )
     assert events == [TextDelta("one"), TextDelta(" two"), Finish("stop", None)]
 
 
 def test_unknown_codes_are_skipped_and_counted_while_known_ones_are_not():
     parser = StreamParser()
-    for line in ['az:{"new":1}', 'az:{"new":2}', 'ay:[1]', 'a9:{}', 'aa:{}', 'ab:{}', 'a8:[]', 'ah:{}', 'ak:{}']:
+    for line in ['az:{"new":1}', 'az:{"new":2}', "ay:[1]", "a9:{}", "aa:{}", "ab:{}", "a8:[]", "ah:{}", "ak:{}"]:
         assert parser.feed(line) == []
     assert dict(parser.unknown) == {"z": 2, "y": 1}
 
@@ -112,10 +119,17 @@ def test_a_failure_inside_a_200_is_an_upstream_failure_not_text(line):
 
 
 def test_search_citations_from_split_tool_call_deltas_come_just_before_the_finish():
-    reply = Reply.search("Paris.", [("Paris - Wikipedia", "https://en.wikipedia.org/wiki/Paris"), ("Visit", "https://visit.paris")])
+    reply = Reply.search(
+        "Paris.", [("Paris - Wikipedia", "https://en.wikipedia.org/wiki/Paris"), ("Visit", "https://visit.paris")]
+    )
     events = feed_all(reply.body.decode().splitlines())
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Paris."
     assert events[-2:] == [
-        Citations((Citation("Paris - Wikipedia", "https://en.wikipedia.org/wiki/Paris"), Citation("Visit", "https://visit.paris"))),
+        Citations(
+            (
+                Citation("Paris - Wikipedia", "https://en.wikipedia.org/wiki/Paris"),
+                Citation("Visit", "https://visit.paris"),
+            )
+        ),
         Finish("stop", {"prompt_tokens": 10, "completion_tokens": 1}),
     ]

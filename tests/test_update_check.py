@@ -9,8 +9,8 @@ import socket
 import threading
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -28,7 +28,7 @@ class ReleaseServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 owner.hits += 1
                 self.send_response(owner.status)
                 self.send_header("Content-Type", "application/json")
@@ -132,7 +132,9 @@ def test_without_enable_auto_update_nothing_is_started(releases):
     assert releases.hits == 0
 
 
-@pytest.mark.parametrize(("text", "expected"), [("1.2", (1, 2)), ("v1.2.0", (1, 2)), ("0.10.1", (0, 10, 1)),
-                                                ("1.0b1", None), ("", None), ("latest", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1.2", (1, 2)), ("v1.2.0", (1, 2)), ("0.10.1", (0, 10, 1)), ("1.0b1", None), ("", None), ("latest", None)],
+)
 def test_versions_compare_by_their_numbers(text, expected):
     assert release_tuple(text) == expected

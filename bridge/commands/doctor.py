@@ -162,7 +162,7 @@ async def _probe_standalone(page: ArenaPage, settings: Settings, facts: dict[str
     if not first:
         return Check("round trip", False, "no text model to ask", "run `lmarena-bridge models --refresh`")
     pool = AccountPool.of_pages([page], settings.accounts_state_path)
-    request = build_create_request([ArenaMessage("user", PROBE_PROMPT)], first["id"], image=False)
+    request = build_create_request([ArenaMessage("user", PROBE_PROMPT)], first["id"])
     pieces: list[str] = []
     try:
         async with pool.turn(settings) as account:

@@ -158,8 +158,11 @@ async def status(request: Request) -> JSONResponse:
     health["detail"] = scrub(health["detail"])
     body = {
         # /health's own `accounts` names profile folders; the console lists accounts without them.
-        "health": {**{k: v for k, v in health.items() if k != "accounts"}, "http_status": code,
-                   "console": console_url(request)},
+        "health": {
+            **{k: v for k, v in health.items() if k != "accounts"},
+            "http_status": code,
+            "console": console_url(request),
+        },
         "accounts": [{**a.public(), "detail": scrub(a.detail)} for a in accounts(app)],
         "browser_mode": health["browser_mode"],
         "protocol": settings.protocol,

@@ -45,7 +45,9 @@ def accounts(app: Any) -> list[AccountView]:
     for index, account in enumerate(app.state.accounts.accounts):
         facts = account.describe()
         left = facts["cooldown_seconds_left"]
-        views.append(AccountView(index, f"account {index + 1}", facts["state"], facts["detail"], left or None, account.page))
+        views.append(
+            AccountView(index, f"account {index + 1}", facts["state"], facts["detail"], left or None, account.page)
+        )
     return views
 
 

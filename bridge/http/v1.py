@@ -72,7 +72,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     requests: RequestLog = request.app.state.request_log
     logged_prompt = last_user_text(body.messages) if settings.console_log_content else None
     record = requests.start(
-        "chat.completions", body.model, account=serving_account(request.app), stream=body.stream, prompt=logged_prompt
+        "chat.completions",
+        body.model,
+        account=serving_account(request.app),
+        stream=bool(body.stream),
+        prompt=logged_prompt,
     )
     try:
         count = choice_count(body.n)

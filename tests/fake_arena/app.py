@@ -6,7 +6,8 @@ import asyncio
 import json
 import re
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import current_site
 from .create import answer_create, is_create_path, recaptcha_response, with_recaptcha
@@ -30,9 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .server import FakeArena
 
 AUTH_COOKIE = "arena-auth-prod-v1"
-RETRY_PATH = re.compile(
-    r"^/nextjs-api/stream/retry-evaluation-session-message/([^/]+)/messages/([^/]+)$"
-)
+RETRY_PATH = re.compile(r"^/nextjs-api/stream/retry-evaluation-session-message/([^/]+)/messages/([^/]+)$")
 IMAGE_PATH = re.compile(r"^/fake/image/([^/]+)\.png$")
 
 
@@ -70,7 +69,7 @@ def _set_cookie(name: str, value: str, extra: str = "") -> tuple[bytes, bytes]:
 class ArenaApp:
     def __init__(
         self,
-        arena: "FakeArena",
+        arena: FakeArena,
         stopping: asyncio.Event,
         abort_client: Callable[[Any], Awaitable[None]],
     ) -> None:
@@ -92,8 +91,12 @@ class ArenaApp:
             return
         image = IMAGE_PATH.match(path)
         if gate.enabled and says_headless(headers):
-            await _respond(send, 403, [("content-type", "text/html; charset=UTF-8"), ("server", "cloudflare")],
-                           BLOCKED_PAGE.encode())
+            await _respond(
+                send,
+                403,
+                [("content-type", "text/html; charset=UTF-8"), ("server", "cloudflare")],
+                BLOCKED_PAGE.encode(),
+            )
         elif path == BOTD_PATH and method in ("GET", "HEAD"):
             await _respond(send, 200, [("content-type", "text/javascript")], botd_source())
         elif path == VERIFY_PATH and method == "POST":
@@ -145,8 +148,12 @@ class ArenaApp:
             reply = Reply.challenge()
             await _respond(send, reply.status, reply.headers, reply.body)
             return
-        headers = [("content-type", "text/html; charset=UTF-8"), ("cf-mitigated", "challenge"),
-                   ("server", "cloudflare"), ("cache-control", "no-store")]
+        headers = [
+            ("content-type", "text/html; charset=UTF-8"),
+            ("cf-mitigated", "challenge"),
+            ("server", "cloudflare"),
+            ("cache-control", "no-store"),
+        ]
         await _respond(send, 403, headers, CHALLENGE_PAGE.encode("utf-8"))
 
     async def _verify(self, receive: Callable, send: Callable, headers: dict[str, str]) -> None:
@@ -155,8 +162,9 @@ class ArenaApp:
             await _respond(send, 403, [("content-type", "application/json")], b'{"success":false}')
             return
         cookie = _set_cookie(CLEARANCE_COOKIE, clearance, "; HttpOnly; Max-Age=31536000")
-        await _respond(send, 200, [("content-type", "application/json"), tuple(v.decode() for v in cookie)],
-                       b'{"success":true}')
+        await _respond(
+            send, 200, [("content-type", "application/json"), tuple(v.decode() for v in cookie)], b'{"success":true}'
+        )
 
     async def _other_host(self, scope: dict, receive: Callable, send: Callable, headers: dict) -> bool:
         """The second edition's other hosts (current_site.py), not behind the gate: the old host's

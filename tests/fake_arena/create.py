@@ -27,8 +27,9 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .models import is_image_model, model_modality
@@ -55,7 +56,8 @@ USER_MESSAGE_KEYS = frozenset({"content", "experimental_attachments", "metadata"
 ATTACHMENT_KEYS = frozenset({"name", "contentType", "url"})
 RECAPTCHA_FAILED = {"error": "recaptcha validation failed"}
 
-STAND_IN_JS = """
+STAND_IN_JS = (
+    """
 (() => {
   const enterprise = {
     ready(callback) { setTimeout(callback, 0); },
@@ -70,7 +72,9 @@ STAND_IN_JS = """
   };
   window.grecaptcha = { enterprise };
 })();
-""" % TOKEN_PATH
+"""
+    % TOKEN_PATH
+)
 
 
 def is_create_path(path: str) -> bool:
@@ -160,7 +164,7 @@ class RecaptchaStandIn:
             return not entry.fails, None
 
 
-def recaptcha_response(arena: "FakeArena", path: str, query: str) -> tuple[int, list[tuple[str, str]], bytes]:
+def recaptcha_response(arena: FakeArena, path: str, query: str) -> tuple[int, list[tuple[str, str]], bytes]:
     """The stand-in script, or a token for `?key=..&action=..` (400 for a wrong site key)."""
     if path == SCRIPT_PATH:
         return 200, [("content-type", "text/javascript"), ("cache-control", "no-store")], STAND_IN_JS.encode()
@@ -174,7 +178,7 @@ def recaptcha_response(arena: "FakeArena", path: str, query: str) -> tuple[int, 
 
 
 def answer_create(
-    arena: "FakeArena",
+    arena: FakeArena,
     scope: dict[str, Any],
     headers: dict[str, str],
     cookies: dict[str, str],
@@ -214,7 +218,7 @@ def answer_create(
     return reply or arena._next_reply() or _echo(arena, record, image_name)
 
 
-def _decide(arena: "FakeArena", record: RecordedRequest, cookies: dict[str, str], valid_json: bool) -> Reply | None:
+def _decide(arena: FakeArena, record: RecordedRequest, cookies: dict[str, str], valid_json: bool) -> Reply | None:
     """An error reply where the real site would give one; None lets the request through."""
     if arena.challenge:
         return Reply.challenge()
@@ -303,7 +307,7 @@ def is_string(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _echo(arena: "FakeArena", record: RecordedRequest, image_name: Callable[[str], str]) -> Reply:
+def _echo(arena: FakeArena, record: RecordedRequest, image_name: Callable[[str], str]) -> Reply:
     body = record.body_json if isinstance(record.body_json, dict) else {}
     message = body.get("userMessage") if isinstance(body.get("userMessage"), dict) else {}
     content = str(message.get("content", ""))

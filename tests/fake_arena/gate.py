@@ -72,7 +72,9 @@ async function lookAtTheBrowser(full) {
 }
 """.replace("PAGE_GLOBALS", json.dumps(list(PAGE_GLOBALS))).replace("BOTD_PATH", BOTD_PATH)
 
-CHALLENGE_SCRIPT = CHECK_JS + """
+CHALLENGE_SCRIPT = (
+    CHECK_JS
+    + """
 (async () => {
   const report = await lookAtTheBrowser(true);
   const response = await fetch("VERIFY_PATH", { method: "POST", body: JSON.stringify(report) });
@@ -81,14 +83,19 @@ CHALLENGE_SCRIPT = CHECK_JS + """
   if (response.ok) location.reload();
 })();
 """.replace("VERIFY_PATH", VERIFY_PATH)
+)
 
-PAGE_PROBE = "<script>" + CHECK_JS + """
+PAGE_PROBE = (
+    "<script>"
+    + CHECK_JS
+    + """
 window.__fakeArenaProbe = async (when) => {
   const report = { when, ...(await lookAtTheBrowser(when === "load")) };
   await fetch("PROBE_PATH", { method: "POST", body: JSON.stringify(report) });
 };
 window.__fakeArenaProbe("load");
 </script>""".replace("PROBE_PATH", PROBE_PATH)
+)
 
 CHALLENGE_PAGE = (
     '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'

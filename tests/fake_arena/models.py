@@ -135,18 +135,20 @@ def page_html(models: list[dict[str, Any]], *, logged_in: bool = True, models_in
     for chunk in flight_chunks(models, models_in_page=models_in_page):
         scripts.append(f"<script>self.__next_f.push([1,{_js_string(chunk)}])</script>")
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         "<title>LMArena</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "</head><body><div id=\"__next\"><main><h1>LMArena</h1>"
+        '</head><body><div id="__next"><main><h1>LMArena</h1>'
         '<textarea name="message" placeholder="Ask anything..."></textarea>'
         + interactive_parts(models, logged_in=logged_in)
-        + "</main></div>" + "".join(scripts) + "</body></html>"
+        + "</main></div>"
+        + "".join(scripts)
+        + "</body></html>"
     )
 
 
 CHALLENGE_HTML = (
-    "<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title>"
+    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
     '<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">'
     '<meta name="robots" content="noindex,nofollow"></head><body>'
     '<div class="main-wrapper" role="main"><div class="main-content">'
@@ -179,9 +181,4 @@ def png_bytes(name: str = "", size: int = 8) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")

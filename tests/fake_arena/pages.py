@@ -16,8 +16,7 @@ CHECKBOX_PATH = "/fake/verify"  # the challenge page's "Verify you are human" bo
 CONVERSATION_SESSION_ID = "5e551070-c0de-4aaa-8bbb-000000000001"
 CONVERSATION_MESSAGE_ID = "3e55a6e0-c0de-4ccc-9ddd-000000000002"
 RETRY_URL = (
-    "/nextjs-api/stream/retry-evaluation-session-message/"
-    f"{CONVERSATION_SESSION_ID}/messages/{CONVERSATION_MESSAGE_ID}"
+    f"/nextjs-api/stream/retry-evaluation-session-message/{CONVERSATION_SESSION_ID}/messages/{CONVERSATION_MESSAGE_ID}"
 )
 
 LOGIN_FORM = (

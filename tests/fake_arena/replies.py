@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .models import CHALLENGE_HTML
 
@@ -37,10 +38,7 @@ DEFAULT_ERROR_BODIES: dict[int, Any] = {
             "name": "ZodError",
         }
     },
-    401: {
-        "error": "User anonymous does not have access to evaluation session "
-        "00000000-0000-4000-8000-000000000000"
-    },
+    401: {"error": "User anonymous does not have access to evaluation session 00000000-0000-4000-8000-000000000000"},
     403: {"error": "recaptcha validation failed"},
     404: {"error": "Model not found"},
     413: {"error": "Request Entity Too Large"},
@@ -90,8 +88,22 @@ def split_text(text: str, count: int = 3) -> list[str]:
 
 
 _BIG_WORDS = [
-    "lorem", "ipsum", "héllo", "wörld", "你好", "世界", "😀", "naïve", '"quoted"',
-    "back\\slash", "tab\tstop", "Ω≈ç√", "日本語", "🚀", "emoji👍🏽", "ß",
+    "lorem",
+    "ipsum",
+    "héllo",
+    "wörld",
+    "你好",
+    "世界",
+    "😀",
+    "naïve",
+    '"quoted"',
+    "back\\slash",
+    "tab\tstop",
+    "Ω≈ç√",
+    "日本語",
+    "🚀",
+    "emoji👍🏽",
+    "ß",
 ]
 
 
@@ -154,7 +166,7 @@ class Reply:
         usage: Any = True,
         delay: float = 0.0,
         reasoning: str | Sequence[str] | None = None,
-    ) -> "Reply":
+    ) -> Reply:
         """``ag:`` reasoning lines, ``a0:`` text lines, then ``ad:`` (``finish=None``: no end record)."""
         if pieces is None:
             pieces = split_text(text)
@@ -176,12 +188,12 @@ class Reply:
         )
 
     @classmethod
-    def lines(cls, lines: Sequence[str | bytes], *, delay: float = 0.0) -> "Reply":
+    def lines(cls, lines: Sequence[str | bytes], *, delay: float = 0.0) -> Reply:
         """Raw lines exactly as given, each terminated by a newline."""
         return cls(fragments=_encode_lines(lines), delay=delay)
 
     @classmethod
-    def fragmented(cls, text: str, *, seed: int = 0, delay: float = 0.002) -> "Reply":
+    def fragmented(cls, text: str, *, seed: int = 0, delay: float = 0.002) -> Reply:
         """The body of ``Reply.text(text)`` cut at random byte offsets.
 
         Cuts are forced inside the first ``\\uXXXX`` escape, inside the first
@@ -207,19 +219,19 @@ class Reply:
         return base
 
     @classmethod
-    def trickle(cls, text: str, *, delay: float) -> "Reply":
+    def trickle(cls, text: str, *, delay: float) -> Reply:
         """One ``a0`` line per character, ``delay`` seconds apart."""
         return cls.text(text, pieces=list(text), delay=delay)
 
     @classmethod
-    def in_stream_error(cls, message: str, *, before: str | None = None, side: str = "a") -> "Reply":
+    def in_stream_error(cls, message: str, *, before: str | None = None, side: str = "a") -> Reply:
         """Optionally one text line, then ``a3:"<message>"`` and the end of the body."""
         lines = [f"{side}0:{encode_json_string(before)}"] if before else []
         lines.append(f"{side}3:{json.dumps(message, ensure_ascii=False)}")
         return cls(fragments=_encode_lines(lines), expected_text=before or "")
 
     @classmethod
-    def images(cls, urls: Sequence[str], *, heartbeats: int = 2, side: str = "a") -> "Reply":
+    def images(cls, urls: Sequence[str], *, heartbeats: int = 2, side: str = "a") -> Reply:
         """Heartbeats, one ``a2`` image record per url, then ``ad``."""
         lines = [f'{side}2:[{{"type":"heartbeat"}}]'] * heartbeats
         for url in urls:
@@ -228,32 +240,32 @@ class Reply:
         return cls(fragments=_encode_lines(lines), expected_images=list(urls), finish_reason="stop")
 
     @classmethod
-    def content_filter(cls, text: str) -> "Reply":
+    def content_filter(cls, text: str) -> Reply:
         return cls.text(text, finish="content-filter", usage=False)
 
     @classmethod
-    def hang(cls, after_text: str | None = None) -> "Reply":
+    def hang(cls, after_text: str | None = None) -> Reply:
         """Status, headers, maybe some text, then nothing until the client leaves."""
         reply = cls.text(after_text or "", finish=None)
         reply.end = "hang"
         return reply
 
     @classmethod
-    def die(cls, after_text: str = "partial") -> "Reply":
+    def die(cls, after_text: str = "partial") -> Reply:
         """Some text, then the connection is aborted with no proper end."""
         reply = cls.text(after_text, finish=None)
         reply.end = "die"
         return reply
 
     @classmethod
-    def data_wrapped(cls, text: str) -> "Reply":
+    def data_wrapped(cls, text: str) -> Reply:
         """Like :meth:`text`, every line prefixed with ``data: ``."""
         reply = cls.text(text)
         reply.fragments = [b"data: " + fragment for fragment in reply.fragments]
         return reply
 
     @classmethod
-    def big(cls, size_bytes: int = 100_000, *, piece_chars: int = 200) -> "Reply":
+    def big(cls, size_bytes: int = 100_000, *, piece_chars: int = 200) -> Reply:
         """A long answer (text from :meth:`big_text`) in many ``a0`` lines."""
         text = big_text(size_bytes)
         pieces = [text[i : i + piece_chars] for i in range(0, len(text), piece_chars)]
@@ -263,7 +275,7 @@ class Reply:
 
     # ------------------------------------------------------------ the second edition's codes
     @classmethod
-    def search(cls, text: str, sources: Sequence[tuple[str, str]], *, side: str = "a") -> "Reply":
+    def search(cls, text: str, sources: Sequence[tuple[str, str]], *, side: str = "a") -> Reply:
         """A search model's answer: a step (``af``/``ae``) whose ``ac`` tool-call deltas carry
         each source (the arguments split over two deltas), unknown codes, then the text and ``ad``."""
         lines = [f'{side}f:{{"messageId":"step-1"}}']
@@ -276,11 +288,14 @@ class Reply:
         lines += [f'{side}e:{{"finishReason":"tool-calls","isContinued":true}}', f'{side}z:{{"future":"code"}}']
         lines += [f'{side}f:{{"messageId":"step-2"}}', f'{side}8:[{{"note":"annotation"}}]']
         lines += [f"{side}0:{encode_json_string(piece)}" for piece in split_text(text)]
-        lines += [f'{side}e:{{"finishReason":"stop","isContinued":false}}', f"{side}d:{_finish_json('stop', True, text)}"]
+        lines += [
+            f'{side}e:{{"finishReason":"stop","isContinued":false}}',
+            f"{side}d:{_finish_json('stop', True, text)}",
+        ]
         return cls(fragments=_encode_lines(lines), expected_text=text, finish_reason="stop")
 
     @classmethod
-    def arena_error(cls, *, before: str | None = None, how: str = "text") -> "Reply":
+    def arena_error(cls, *, before: str | None = None, how: str = "text") -> Reply:
         """A 200 that fails inside: optional text, then ``a0:"hasArenaError"`` (how="text") or
         ``ad:{"finishReason":"error"}`` (how="finish")."""
         lines = [f"a0:{encode_json_string(before)}"] if before else []
@@ -296,7 +311,7 @@ class Reply:
         headers: dict[str, str] | None = None,
         *,
         retry_after: int | None = None,
-    ) -> "Reply":
+    ) -> Reply:
         """A plain error response; ``body`` None -> the protocol's usual body for ``status``."""
         if body is None:
             body = DEFAULT_ERROR_BODIES.get(status, "Internal Server Error")
@@ -314,7 +329,7 @@ class Reply:
         return cls(status=status, headers=list(merged.items()), fragments=[raw])
 
     @classmethod
-    def challenge(cls) -> "Reply":
+    def challenge(cls) -> Reply:
         """403 with Cloudflare's 'Just a moment...' HTML."""
         raw = CHALLENGE_HTML.encode("utf-8")
         headers = [

@@ -146,7 +146,7 @@ class FakeArena:
         self._tmpdir: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "FakeArena":
+    def start(self) -> FakeArena:
         if self._thread is not None:
             return self
         listeners = [_listener() for _ in range(3)]  # the arena, the upload host, the old host
@@ -166,9 +166,7 @@ class FakeArena:
         self.old_url = f"{scheme}://127.0.0.1:{self.old_port}"
         self._started.clear()
         self._error = None
-        self._thread = threading.Thread(
-            target=self._run, args=(config,), name=f"fake-arena-{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, args=(config,), name=f"fake-arena-{self.port}", daemon=True)
         self._thread.start()
         if not self._started.wait(15):
             raise RuntimeError("fake arena did not start within 15 s")
@@ -191,7 +189,7 @@ class FakeArena:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def __enter__(self) -> "FakeArena":
+    def __enter__(self) -> FakeArena:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -216,7 +214,7 @@ class FakeArena:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._main(loop, config))
-        except BaseException as error:  # noqa: BLE001 - reported by start()
+        except BaseException as error:
             self._error = error
         finally:
             self._started.set()

@@ -191,9 +191,7 @@ def _check_attachments(attachments: Any, where: str) -> list[str]:
 
 def _check_positions(messages: list[Any]) -> list[str]:
     """direct chat: all 'a' but system 'b'; battle: every message on the target's side."""
-    pairs = [
-        (m.get("role"), m.get("participantPosition")) for m in messages if isinstance(m, dict)
-    ]
+    pairs = [(m.get("role"), m.get("participantPosition")) for m in messages if isinstance(m, dict)]
     positions = {p for _, p in pairs}
     if positions <= {"a"} or positions <= {"b"}:
         return []
