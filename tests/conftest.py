@@ -30,6 +30,12 @@ def system_chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """In-process tests (`@pytest.mark.anyio`) run on asyncio, as the bridge does."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """pytest-playwright's browser: the system Chromium when there is one."""
     executable = system_chromium()

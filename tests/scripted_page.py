@@ -3,16 +3,20 @@
 `ScriptedPage` is a real subclass of `browser.ArenaPage`: ready at once, and each
 `stream()` records the `ArenaRequest` it was given and replays what `answer(request)`
 returns (a list of stream events, or a `BrowserError` to raise). `in_process_app()`
-builds the real app around it; clients talk to it through `httpx.ASGITransport`.
+builds the real app around it; clients talk to it through `httpx.ASGITransport`
+(`asgi_client`, and `openai_client` for the official SDK on top of one).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+import openai
 from fastapi import FastAPI
 
 from bridge.config import ConfigSource, ConfigStore
@@ -72,3 +76,18 @@ def in_process_app(folder: Path, page: ArenaPage, models: dict[str, str], **conf
     path.write_text(json.dumps({"auto_update_models": False, "enable_auto_update": False, "pace_seconds": 0, **config}))
     (folder / "models.json").write_text(json.dumps(models))
     return create_app(ConfigStore(ConfigSource({"config": str(path)}, env={})), page=page)
+
+
+BASE_URL = "http://127.0.0.1"
+
+
+@asynccontextmanager
+async def asgi_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client that calls `app` in-process, as from 127.0.0.1."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        yield client
+
+
+def openai_client(http: httpx.AsyncClient) -> openai.AsyncOpenAI:
+    """The official `openai` client over an `asgi_client`, without retries."""
+    return openai.AsyncOpenAI(api_key="unused", base_url=f"{BASE_URL}/v1", http_client=http, max_retries=0)

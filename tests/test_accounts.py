@@ -26,11 +26,6 @@ MODELS = {"gpt-4o": "0199f060-b306-7e1f-aeae-0ebb4e3f1122"}
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", timeout=30)
 
@@ -224,7 +219,11 @@ async def test_the_images_of_one_request_are_spread_over_the_accounts(tmp_path):
 async def test_the_model_refresh_reads_the_first_ready_account(tmp_path):
     logged_out = TimedPage("/profiles/a", models=[{"id": "x", "publicName": "from-a"}])
     logged_out.state = LOGGED_OUT
-    ready = TimedPage("/profiles/b", models=[{"id": "0199f060-0000-7000-8000-00000000000b", "publicName": "from-b"}])
+    text = {"outputCapabilities": {"text": True}}
+    ready = TimedPage(
+        "/profiles/b",
+        models=[{"id": "0199f060-0000-7000-8000-00000000000b", "publicName": "from-b", "capabilities": text}],
+    )
     app = two_account_app(tmp_path, [logged_out, ready], pace_seconds=0)
     async with client(app) as http:
         response = await http.post("/internal/models/refresh")

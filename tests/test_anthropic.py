@@ -41,11 +41,6 @@ EVENTS = TypeAdapter(RawMessageStreamEvent)
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def page() -> ScriptedPage:
     return ScriptedPage()
 

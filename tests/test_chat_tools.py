@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -15,7 +14,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from bridge.http.messages import to_arena
 from bridge.http.schemas import ChatMessage
 from browser.stream import Finish, ReasoningDelta, TextDelta
-from tests.scripted_page import ScriptedPage, in_process_app, says
+from tests.scripted_page import ScriptedPage, asgi_client, in_process_app, openai_client, says
 
 MODELS = {"gpt-4o": "0199f060-b306-7e1f-aeae-0ebb4e3f1122"}
 WEATHER = {
@@ -31,20 +30,14 @@ CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def page() -> ScriptedPage:
     return ScriptedPage()
 
 
 @pytest.fixture
 async def client(tmp_path: Path, page: ScriptedPage) -> AsyncIterator[openai.AsyncOpenAI]:
-    app = in_process_app(tmp_path, page, MODELS, protocol="create")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
-        yield openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1/v1", http_client=http, max_retries=0)
+    async with asgi_client(in_process_app(tmp_path, page, MODELS, protocol="create")) as http:
+        yield openai_client(http)
 
 
 def sent_text(page: ScriptedPage) -> str:
@@ -271,7 +264,7 @@ async def test_every_raw_chunk_of_a_tool_call_stream_validates_against_the_sdk_t
     page.answer = says("Checking.\n", CALL)
     app = in_process_app(tmp_path, page, MODELS, protocol="create")
     body = {"model": "gpt-4o", "messages": ASK, "tools": [WEATHER], "stream": True}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+    async with asgi_client(app) as http:
         async with http.stream("POST", "/v1/chat/completions", json=body) as response:
             data = [line[6:] async for line in response.aiter_lines() if line.startswith("data: ")]
     assert data[-1] == "[DONE]"
@@ -285,7 +278,7 @@ async def test_a_raw_tool_call_completion_validates_against_the_sdk_type(tmp_pat
     page.answer = says(CALL)
     app = in_process_app(tmp_path, page, MODELS, protocol="create")
     body = {"model": "gpt-4o", "messages": ASK, "tools": [WEATHER]}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+    async with asgi_client(app) as http:
         raw = (await http.post("/v1/chat/completions", json=body)).json()
     completion = ChatCompletion.model_validate(raw)
     assert raw["choices"][0]["message"]["content"] is None

@@ -16,11 +16,6 @@ MODELS = {"gpt-4o": "0199f060-b306-7e1f-aeae-0ebb4e3f1122"}
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "a secret question"}]}
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def client_for(app, *, peer: str = "127.0.0.1", host: str = "127.0.0.1:5102") -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     return httpx.AsyncClient(transport=transport, base_url=f"http://{host}")

@@ -218,11 +218,6 @@ def test_an_arena_that_cannot_be_reached_shows_as_arena_unreachable_with_the_net
 # ---------------------------------------------------------------- a session that became a battle (in-process)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_a_session_that_turned_into_a_battle_before_any_output_is_replaced_by_a_new_evaluation(tmp_path):
     from browser.errors import ArenaFailure, FailureKind

@@ -15,11 +15,6 @@ COUNT_MOVES_JS = """() => { window.__moves = []; addEventListener('mousemove', (
   performance.now()])); }"""
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_an_idle_page_gets_small_mouse_moves_at_uneven_intervals(arena, tmp_path):
     options = LaunchOptions(profile_dir=tmp_path / "profile", executable=system_chromium())

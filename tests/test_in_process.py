@@ -11,15 +11,10 @@ import openai
 import pytest
 
 from browser.errors import ArenaFailure, FailureKind
-from tests.scripted_page import ScriptedPage, in_process_app
+from tests.scripted_page import ScriptedPage, asgi_client, in_process_app, openai_client
 
 MODEL_ID = "0199f060-b306-7e1f-aeae-0ebb4e3f1122"
 MODELS = {"gpt-4o": MODEL_ID}
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -29,14 +24,13 @@ def page() -> ScriptedPage:
 
 @pytest.fixture
 async def http(tmp_path: Path, page: ScriptedPage) -> AsyncIterator[httpx.AsyncClient]:
-    app = in_process_app(tmp_path, page, MODELS, protocol="create")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+    async with asgi_client(in_process_app(tmp_path, page, MODELS, protocol="create")) as client:
         yield client
 
 
 @pytest.fixture
 def client(http: httpx.AsyncClient) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1/v1", http_client=http, max_retries=0)
+    return openai_client(http)
 
 
 @pytest.mark.anyio

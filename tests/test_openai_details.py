@@ -40,11 +40,6 @@ class SlowPage(ScriptedPage):
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def page() -> SlowPage:
     return SlowPage()
 

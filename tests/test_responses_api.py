@@ -19,7 +19,7 @@ from pydantic import TypeAdapter
 from bridge.http.streaming import StreamTiming
 from browser.errors import StreamTimeout
 from browser.stream import Finish, ReasoningDelta, TextDelta
-from tests.scripted_page import ScriptedPage, in_process_app, says
+from tests.scripted_page import ScriptedPage, asgi_client, in_process_app, openai_client, says
 
 MODELS = {"gpt-4o": "0199f060-b306-7e1f-aeae-0ebb4e3f1122"}
 EVENTS = TypeAdapter(ResponseStreamEvent)
@@ -34,25 +34,19 @@ PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def page() -> ScriptedPage:
     return ScriptedPage()
 
 
 @pytest.fixture
 async def http(tmp_path: Path, page: ScriptedPage) -> AsyncIterator[httpx.AsyncClient]:
-    app = in_process_app(tmp_path, page, MODELS, protocol="create")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+    async with asgi_client(in_process_app(tmp_path, page, MODELS, protocol="create")) as client:
         yield client
 
 
 @pytest.fixture
 def client(http: httpx.AsyncClient) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1/v1", http_client=http, max_retries=0)
+    return openai_client(http)
 
 
 def sent_text(page: ScriptedPage) -> str:
@@ -262,7 +256,7 @@ async def test_an_unknown_model_is_404_in_openai_shape(client):
 @pytest.mark.anyio
 async def test_the_responses_routes_need_the_api_key_when_one_is_set(tmp_path, page):
     app = in_process_app(tmp_path, page, MODELS, protocol="create", api_key="sekret")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+    async with asgi_client(app) as http:
         for path in ("/v1/responses", "/responses"):
             response = await http.post(path, json={"model": "gpt-4o", "input": "hi"})
             assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_api_key")
@@ -416,7 +410,7 @@ async def test_items_of_hosted_tools_are_left_out_of_the_conversation(client, pa
 @pytest.mark.anyio
 async def test_a_response_is_in_the_consoles_recent_requests(tmp_path, page):
     app = in_process_app(tmp_path, page, MODELS, protocol="create")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+    async with asgi_client(app) as http:
         await http.post("/v1/responses", json={"model": "gpt-4o", "input": "hi"})
         await http.post("/v1/responses", json={"model": "gpt-4o", "input": []})
     bad, good = app.state.request_log.recent()
