@@ -8,6 +8,7 @@ import random
 import pytest
 
 from browser import LaunchOptions, open_arena_page
+from browser.driver import READY
 from browser.idle import IdleActivity, IdlePattern
 from tests.conftest import system_chromium
 
@@ -19,6 +20,9 @@ COUNT_MOVES_JS = """() => { window.__moves = []; addEventListener('mousemove', (
 async def test_an_idle_page_gets_small_mouse_moves_at_uneven_intervals(arena, tmp_path):
     options = LaunchOptions(profile_dir=tmp_path / "profile", executable=system_chromium())
     async with open_arena_page(arena.url, options) as page:
+        async with asyncio.timeout(30):  # past the bot gate's check, on the arena page itself
+            while page.state != READY:
+                await asyncio.sleep(0.1)
         await page._page.evaluate(COUNT_MOVES_JS)
         page.last_activity -= 60
         activity = IdleActivity(page, IdlePattern(interval=(0.1, 0.4), quiet_for=0), random.Random(7))

@@ -126,7 +126,7 @@ class ArenaApp:
         elif path == LOGIN_PATH and method == "POST":
             await self._login(receive, send)
         elif path == CHECKBOX_PATH and method == "POST":
-            await self._tick_checkbox(send)
+            await self._tick_checkbox(send, headers)
         elif method in ("GET", "HEAD"):
             await self._page(send, cookies)
         else:
@@ -245,13 +245,15 @@ class ArenaApp:
         await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _tick_checkbox(self, send: Callable) -> None:
-        """The challenge's box was ticked: the challenge ends, with a clearance cookie, and back to the page."""
+    async def _tick_checkbox(self, send: Callable, request_headers: dict[str, str]) -> None:
+        """The challenge's box was ticked: the challenge ends, with a clearance the gate honours for this
+        browser (gate.py), and back to the page."""
         headers = [(b"location", b"/"), (b"content-length", b"0")]
         if self.arena.challenge:
             self.arena.challenge = False
             self.arena.challenges_passed += 1
-            headers.append(_set_cookie("cf_clearance", "fakeclearance." + self.arena._token, "; HttpOnly"))
+            clearance = self.arena.gate.clear(request_headers.get("user-agent", ""))
+            headers.append(_set_cookie(CLEARANCE_COOKIE, clearance, "; HttpOnly; Max-Age=31536000"))
         await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
