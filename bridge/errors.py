@@ -1,12 +1,14 @@
 """The bridge's errors, each rendered as OpenAI's error envelope.
 
-    BridgeError                  500 api_error            internal_error
+    BridgeError                  500 api_error            internal_error, invalid_models_file
+    ├── HttpError                4xx invalid_request_error not_found, http_error (a status the framework chose)
     ├── InvalidRequest           400 invalid_request_error invalid_json, missing_field, invalid_attachment,
-    │                                                      session_not_configured, invalid_value
+    │                                                      session_not_configured, invalid_value,
+    │                                                      unsupported_parameter (Responses state)
     │   ├── ModelNotFound        404 invalid_request_error model_not_found
     │   ├── RequestTooLarge      413 invalid_request_error request_too_large, attachment_too_large
     │   └── ContentFlagged       422 invalid_request_error content_flagged
-    ├── AuthenticationFailed     401 authentication_error  invalid_api_key, arena_unauthorized
+    ├── AuthenticationFailed     401 authentication_error  invalid_api_key, arena_unauthorized, console_login
     ├── NotLoopback              403 permission_error      loopback_only (/internal/* from elsewhere)
     ├── PermissionDenied         403 permission_error      recaptcha_failed (after the v2 fallback)
     ├── CaptureTimeout           408 timeout_error         capture_timeout
