@@ -92,3 +92,20 @@ async def test_an_unknown_route_is_404_in_openai_shape(http):
 async def test_a_scripted_page_makes_health_ok(http):
     response = await http.get("/health")
     assert (response.status_code, response.json()["status"]) == (200, "ok")
+
+
+@pytest.mark.anyio
+async def test_without_a_key_a_bridge_on_all_interfaces_refuses_a_dns_name_a_page_could_rebind(tmp_path, page):
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", host="0.0.0.0")
+    async with asgi_client(app) as http:
+        response = await http.get("/v1/models", headers={"Host": "rebind.evil.example:5102"})
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "loopback_only")
+    assert page.requests == []
+
+
+@pytest.mark.anyio
+async def test_without_a_key_a_bridge_on_all_interfaces_answers_clients_that_use_its_ip_address(tmp_path, page):
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", host="0.0.0.0")
+    async with asgi_client(app) as http:
+        for host in ("192.168.1.5:5102", "localhost:5102", "[::1]:5102"):
+            assert (await http.get("/v1/models", headers={"Host": host})).status_code == 200

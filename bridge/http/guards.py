@@ -36,6 +36,14 @@ def _is_loopback(name: str) -> bool:
         return False
 
 
+def _is_ip_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _hostname(host: str) -> str:
     """`[::1]:5102` -> `::1`; `localhost:5102` -> `localhost`."""
     if host.startswith("["):
@@ -109,10 +117,18 @@ class ApiKeyGuard:
         if scope["path"].startswith("/internal/") and _header(scope, b"origin") is not None:
             return NotLoopback("/internal/* is for the lmarena-bridge CLI, not for web pages")
         host = _hostname(_header(scope, b"host") or "")
-        if not self.api_key() and _is_loopback(self.bound_to()) and not _is_loopback(host):
+        if self.api_key():
+            return None
+        if _is_loopback(self.bound_to()) and not _is_loopback(host):
             return NotLoopback(
                 f"this bridge listens on loopback and answers only requests to localhost, not to {host!r}; "
                 "to serve other names, set host and an api_key"
+            )
+        if not (_is_loopback(host) or _is_ip_literal(host)):
+            # Without a key, a host name could be a web page's own DNS name rebound to this bridge.
+            return NotLoopback(
+                f"without an api_key this bridge answers requests to an IP address or localhost, not to the name "
+                f"{host!r} (a web page could rebind such a name to the bridge); set an api_key to serve names"
             )
         return None
 
