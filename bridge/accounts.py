@@ -23,6 +23,7 @@ a few requests close together draw `403 recaptcha validation failed` or `429` wi
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 import time
@@ -197,18 +198,40 @@ class AccountPool:
         now = time.monotonic()
         account = min(usable, key=lambda a: (max(a.next_turn, now), a.requests))
         wait = max(0.0, account.next_turn - now)
-        bound = settings.stream_response_timeout_seconds
-        if wait > bound:
-            raise ServiceUnavailable(
-                f"every account's next turn is {wait:.0f} s away (pace_seconds {settings.pace_seconds:g} keeps "
-                f"the arena from flagging the account; waits are capped at stream_response_timeout_seconds "
-                f"{bound:g}); retry later, or add an account to `profiles`",
-                code="no_account_ready",
-                retry_after=max(1.0, wait - bound),
-            )
+        if wait > settings.stream_response_timeout_seconds:
+            raise self._too_far(wait, settings)
         if settings.pace_seconds > 0:
             account.next_turn = max(now, account.next_turn) + settings.pace_seconds
         return account, wait
+
+    def check_room(self, count: int, settings: Settings) -> None:
+        """Before `count` requests of one client request are sent (`n` choices, `n` images): raise
+        what `turn` would raise for the last of them, so that none is sent for an answer that could
+        not be completed. Reserves nothing."""
+        if count <= 1 or settings.pace_seconds <= 0:
+            return
+        usable = self.ready() or [a for a in self.accounts if a.state == LOGGED_OUT]
+        if not usable:
+            raise self._none_usable()
+        now = time.monotonic()
+        turns = [max(a.next_turn, now) for a in usable]
+        heapq.heapify(turns)
+        for _ in range(count):
+            turn = heapq.heappop(turns)
+            heapq.heappush(turns, turn + settings.pace_seconds)
+        if turn - now > settings.stream_response_timeout_seconds:
+            raise self._too_far(turn - now, settings)
+
+    @staticmethod
+    def _too_far(wait: float, settings: Settings) -> BridgeError:
+        bound = settings.stream_response_timeout_seconds
+        return ServiceUnavailable(
+            f"the account turn this request needs is {wait:.0f} s away (pace_seconds {settings.pace_seconds:g} "
+            f"keeps the arena from flagging the account; waits are capped at stream_response_timeout_seconds "
+            f"{bound:g}); retry later, ask for fewer choices or images, or add an account to `profiles`",
+            code="no_account_ready",
+            retry_after=max(1.0, wait - bound),
+        )
 
     def _none_usable(self) -> BridgeError:
         cooling = [a for a in self.accounts if a.state == COOLING_DOWN]
@@ -237,8 +260,8 @@ class AccountPool:
         )
 
     def _judge(self, account: Account, cause: BaseException | None, settings: Settings) -> None:
-        if not isinstance(cause, ArenaFailure) or cause.kind not in VERDICTS:
-            return
+        if not isinstance(cause, ArenaFailure) or cause.kind not in VERDICTS or cause.status is None:
+            return  # not the arena's verdict (a token the page could not mint was never sent)
         seconds = cause.retry_after if cause.retry_after is not None else settings.cooldown_seconds
         reason = f"HTTP {cause.status}: {cause}"
         log.warning("account %s: the arena answered %s; cooling it down for %.0f s", account.name, reason, seconds)

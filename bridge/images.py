@@ -70,6 +70,8 @@ class ImageService:
     ) -> dict[str, Any]:
         """OpenAI's images response `{"created", "data": [{"url"} | {"b64_json"}]}` for `n` images."""
         name = self.resolve_model(model)
+        if self.chat.accounts is not None:
+            self.chat.accounts.check_room(n, settings)
         if size:
             log.debug("size %s requested; the arena picks the size itself", size)
         results = await asyncio.gather(

@@ -228,3 +228,26 @@ async def test_the_model_refresh_reads_the_first_ready_account(tmp_path):
     async with client(app) as http:
         response = await http.post("/internal/models/refresh")
     assert response.json() == {"models": 1, "added": ["from-b"]}
+
+
+@pytest.mark.anyio
+async def test_n_choices_that_pacing_could_not_serve_in_time_are_refused_before_any_is_sent(tmp_path):
+    page = TimedPage()
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", pace_seconds=1, stream_response_timeout_seconds=1.5)
+    async with client(app) as http:
+        refused = await http.post("/v1/chat/completions", json={**CHAT, "n": 3})
+        served = await http.post("/v1/chat/completions", json={**CHAT, "n": 2})
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "no_account_ready"
+    assert served.status_code == 200 and len(served.json()["choices"]) == 2
+    assert len(page.sent) == 2
+
+
+@pytest.mark.anyio
+async def test_images_that_pacing_could_not_serve_in_time_are_refused_before_any_is_sent(tmp_path):
+    page = TimedPage(answer=lambda _r: [ImageResult("https://images.test/cat.png"), Finish("stop")])
+    app = in_process_app(tmp_path, page, MODELS, protocol="create", pace_seconds=100)
+    (tmp_path / "models.json").write_text(json.dumps({"dall-e-3": "0199f060-0000-7000-8000-000000000003:image"}))
+    async with client(app) as http:
+        response = await http.post("/v1/images/generations", json={"prompt": "a cat", "model": "dall-e-3", "n": 5})
+    assert response.status_code == 503 and response.json()["error"]["code"] == "no_account_ready"
+    assert page.sent == []

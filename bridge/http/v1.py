@@ -80,6 +80,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> JSO
     )
     try:
         count = choice_count(body.n)
+        if chat.accounts is not None:
+            chat.accounts.check_room(count, settings)
         tools = chat_tool_setup(body.model_extra or {})
         messages = to_arena(body.messages, max_attachment_bytes=settings.max_attachment_bytes)
     except BridgeError as exc:
