@@ -3,6 +3,7 @@ SDK over `httpx.ASGITransport`; raw SSE checked against the SDK's own event type
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from bridge.http.anthropic import IMAGE_TOKENS
+from bridge.http.streaming import StreamTiming
 from bridge.stops import StopMatcher
 from browser import ArenaRequest
 from browser.errors import ArenaFailure, FailureKind, PageNotReady, StreamTimeout
@@ -543,3 +545,31 @@ async def test_a_malformed_call_comes_back_as_text_not_an_error(client, page, fo
         final = await stream.get_final_message()
     assert [(b.type, b.text) for b in final.content] == [("text", MALFORMED[form])]
     assert final.stop_reason == "end_turn"
+
+
+class SilentPage(ScriptedPage):
+    """Silent for a while before its answer (a paced turn, a long think)."""
+
+    async def stream(self, request: Any, *, timeout: float) -> AsyncGenerator[Any, None]:
+        await asyncio.sleep(0.5)
+        async for event in super().stream(request, timeout=timeout):
+            yield event
+
+
+@pytest.mark.anyio
+async def test_a_stream_starts_and_pings_while_the_arena_is_silent(tmp_path):
+    app = in_process_app(tmp_path, SilentPage(), MODELS, protocol="create")
+    app.state.stream_timing = StreamTiming(headers_after=0.1, keepalive_every=0.1)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        events = await raw_events(http)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "message_start" and kinds[1:3] == ["ping", "ping"]
+    assert kinds.index("content_block_start") > 2 and kinds[-1] == "message_stop"
+
+
+@pytest.mark.anyio
+async def test_messages_requests_appear_in_the_consoles_recent_requests(app, client):
+    await client.messages.create(model=MODEL, max_tokens=10, messages=HI)
+    [record] = app.state.request_log.recent()
+    assert (record["surface"], record["model"], record["status"]) == ("messages", MODEL, 200)
+    assert record["prompt"] is None

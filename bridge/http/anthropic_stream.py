@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from browser.stream import Finish, ImageResult, ReasoningDelta, TextDelta
@@ -29,6 +29,7 @@ from ..stops import StopMatcher
 from ..tool_use import ToolCalls, ToolEvent
 from ..tools import ToolCall
 from .anthropic_format import PING, STOP_REASONS, MessageShape, error_body, new_id, signature, sse
+from .disconnect import SILENT, Lookahead
 from .openai_format import CONTENT_FILTER_NOTICE, estimate_tokens, image_markdown
 
 log = logging.getLogger(__name__)
@@ -134,26 +135,31 @@ class Assembler:
 
 
 async def _events(
-    assembler: Assembler, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
+    assembler: Assembler, first: Any, pull: Callable[[], Awaitable[Any]]
 ) -> AsyncIterator[dict[str, Any]]:
-    """All stream events of the answer; stops reading the arena at a stop sequence."""
+    """All stream events of the answer; stops reading the arena at a stop sequence. `first` and
+    what `pull()` returns: an arena event, None at the end, or SILENT (a `ping` goes out)."""
     for out in assembler.start():
         yield out
     event = first
     while event is not None and not assembler.done:
-        for out in assembler.on(event):
-            yield out
-        event = None if assembler.done else await anext(events, None)
+        if event is SILENT:
+            yield PING
+        else:
+            for out in assembler.on(event):
+                yield out
+        event = None if assembler.done else await pull()
     for out in assembler.finish():
         yield out
 
 
 async def stream_sse(
-    assembler: Assembler, first: ToolEvent | None, events: AsyncGenerator[ToolEvent, None]
+    assembler: Assembler, first: Any, events: Lookahead, keepalive_every: float
 ) -> AsyncIterator[bytes]:
-    """SSE bytes; a failure after the start becomes one `error` event."""
+    """SSE bytes, a `ping` after each `keepalive_every` s of arena silence (proxies cut idle
+    connections); a failure after the start becomes one `error` event."""
     try:
-        async for out in _events(assembler, first, events):
+        async for out in _events(assembler, first, lambda: events.next(keepalive_every)):
             yield sse(out)
     except BridgeError as exc:
         log.warning("stream %s failed: %s", assembler.shape.id, exc.message)
@@ -169,7 +175,7 @@ async def collect(
     content: list[dict[str, Any]] = []
     message: dict[str, Any] = {}
     try:
-        async for out in _events(assembler, first, events):
+        async for out in _events(assembler, first, lambda: anext(events, None)):
             fold(message, content, out)
     finally:
         await events.aclose()

@@ -53,3 +53,33 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
 async def _disconnected(request: Request) -> None:
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+SILENT: Any = "silent"  # what `Lookahead.next` returns when nothing came within its timeout
+
+
+class Lookahead:
+    """An async generator read one item ahead in a task of its own, so that a stream can wait
+    for the next item with a timeout (and send a keep-alive meanwhile) without cancelling the
+    read. `next(timeout)` returns the item, None at the end, or SILENT; the generator's errors
+    come out of `next`."""
+
+    def __init__(self, source: AsyncGenerator[Any, None]) -> None:
+        self._source = source
+        self._pending: asyncio.Future[Any] | None = None
+
+    async def next(self, timeout: float | None) -> Any:
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(anext(self._source, None))
+        done, _ = await asyncio.wait({self._pending}, timeout=timeout)
+        if not done:
+            return SILENT
+        pending, self._pending = self._pending, None
+        return pending.result()
+
+    async def aclose(self) -> None:
+        if self._pending is not None and not self._pending.done():
+            self._pending.cancel()
+            await asyncio.wait({self._pending})
+        self._pending = None
+        await self._source.aclose()
