@@ -52,6 +52,7 @@ RELOADING_STATES = (CHALLENGE, STARTING, UNREACHABLE)
 WATCH_INTERVAL = 2.0
 START_RETRY_FIRST, START_RETRY_MAX = 5.0, 60.0
 CHALLENGE_RELOAD_EVERY = 15.0
+PERSON_HOLD = 90.0  # seconds a person's input (the console's live view) keeps the page theirs
 NAVIGATION_TIMEOUT_MS = 60_000
 
 
@@ -77,6 +78,7 @@ class ArenaPage:
         self._own = OwnRequests()
         self._launched: Launched | None = None
         self.mode = options.mode  # headless | virtual_display | headed (modes.py)
+        self._person_until = 0.0  # time.monotonic() until which a person is at the page
         self._actions: dict[str, str] | None = None  # server-action ids by name, read from the page
         self._followed_old_host = False
 
@@ -266,7 +268,8 @@ class ArenaPage:
                 else:
                     await self.assess()
                     since_reload += WATCH_INTERVAL
-                    if self.state in RELOADING_STATES and since_reload >= CHALLENGE_RELOAD_EVERY:
+                    due = since_reload >= CHALLENGE_RELOAD_EVERY and not self.person_present
+                    if self.state in RELOADING_STATES and due:
                         since_reload = 0.0
                         await self.reload()
             except (PlaywrightError, BrowserError) as exc:
@@ -381,10 +384,19 @@ class ArenaPage:
             self._actions = actions
         return self._actions
 
+    def person_at_hand(self) -> None:
+        """A person is using the page (the console's live view): for PERSON_HOLD s the watcher does
+        not reload a challenge under their hands, and a v2 image challenge waits for them."""
+        self._person_until = time.monotonic() + PERSON_HOLD
+
+    @property
+    def person_present(self) -> bool:
+        return self.mode == "headed" or time.monotonic() < self._person_until
+
     def _with_person_time(self, request: arena.ArenaRequest) -> arena.ArenaRequest:
         spec = request.recaptcha
-        if spec is not None and spec.version == 2 and self.mode == "headed":
-            # a person at the window can solve an image challenge: give them time
+        if spec is not None and spec.version == 2 and self.person_present:
+            # a person at the window or in the live view can solve an image challenge: give them time
             headed = replace(spec, challenge_wait_ms=arena.RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS)
             request = replace(request, recaptcha=headed)
         return request

@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from browser.arena import RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS, ArenaMessage, build_create_request
 from browser.errors import ArenaFailure, FailureKind
 from tests.scripted_page import ScriptedPage, asgi_client, in_process_app, openai_client
 
@@ -109,3 +110,15 @@ async def test_without_a_key_a_bridge_on_all_interfaces_answers_clients_that_use
     async with asgi_client(app) as http:
         for host in ("192.168.1.5:5102", "localhost:5102", "[::1]:5102"):
             assert (await http.get("/v1/models", headers={"Host": host})).status_code == 200
+
+
+def test_a_person_in_the_live_view_gets_the_time_to_solve_a_v2_image_challenge():
+    page = ScriptedPage()
+    page.mode = "virtual_display"
+    request = build_create_request([ArenaMessage("user", "hi")], MODEL_ID, recaptcha_v2=True)
+    alone = page._with_person_time(request).recaptcha
+    page.person_at_hand()
+    watched = page._with_person_time(request).recaptcha
+    assert alone is not None and watched is not None
+    assert alone.challenge_wait_ms < watched.challenge_wait_ms == RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS
+    assert page.person_present

@@ -69,6 +69,7 @@ class LiveHub:
     async def join(self) -> asyncio.Queue[bytes]:
         """A new viewer's frame queue (with the last frame, if any); the screencast starts if needed."""
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
+        self.page.person_at_hand()
         async with self._lock:
             self._viewers.add(queue)
             if self.last_frame is not None:
@@ -120,6 +121,7 @@ class LiveHub:
 
     async def handle(self, message: dict[str, Any]) -> None:
         """One input message from a viewer; ValueError when it is malformed."""
+        self.page.person_at_hand()
         await self.follow()
         view = self.view
         if view is None:
