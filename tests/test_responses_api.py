@@ -428,3 +428,10 @@ async def test_a_bad_image_is_400_naming_the_input_item(client):
             input=[{"role": "user", "content": "hi"}, {"role": "user", "content": [image]}],
         )
     assert caught.value.body["param"] == "input[1].content[0]"
+
+
+@pytest.mark.anyio
+async def test_a_max_output_tokens_below_one_is_400_naming_it(http, page):
+    response = await http.post("/v1/responses", json={"model": "gpt-4o", "input": "hi", "max_output_tokens": -5})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "max_output_tokens"
+    assert page.requests == []

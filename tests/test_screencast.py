@@ -102,6 +102,7 @@ def test_a_malformed_event_is_a_value_error_before_any_cdp_call():
         (view.mouse, {"action": "down", "x": 2, "y": 0}),
         (view.mouse, {"action": "fly", "x": 0, "y": 0}),
         (view.mouse, {"action": "down", "x": "0", "y": 0}),
+        (view.mouse, {"action": "wheel", "x": 0.5, "y": 0.5, "deltaY": float("inf")}),
         (view.key, {"action": "press", "key": "a"}),
     ]
     for method, event in bad:

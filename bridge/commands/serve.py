@@ -21,12 +21,13 @@ log = logging.getLogger(__name__)
 async def check_browser(settings: Settings) -> None:
     """Fail fast, in one line, when no browser can be launched or the profile is taken."""
     await locate_browser(launch_options(settings))  # BrowserNotFound says how to install one
-    holder = profile_holder(settings.profile_path)
-    if holder:
-        raise CommandError(
-            f"the browser profile {settings.profile_path} is in use by {holder}; "
-            "stop the other lmarena-bridge (or close its login window) first"
-        )
+    for profile in settings.profile_paths:
+        holder = profile_holder(profile)
+        if holder:
+            raise CommandError(
+                f"the browser profile {profile} is in use by {holder}; "
+                "stop the other lmarena-bridge (or close its login window) first"
+            )
 
 
 async def serve(config: ConfigStore, *, on_ready: Callable[[], None] = lambda: None) -> None:

@@ -68,7 +68,7 @@ class ResponsesRequest(BaseModel):
     conversation: str | dict[str, Any] | None = None
     temperature: float | None = None
     top_p: float | None = None
-    max_output_tokens: int | None = None
+    max_output_tokens: int | None = Field(None, ge=1)
     metadata: dict[str, str] | None = None
     text: dict[str, Any] | None = None
 
