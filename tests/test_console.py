@@ -225,7 +225,8 @@ def test_status_and_recent_requests_update_after_a_chat(bridge, person, tmp_path
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "console please"}])
         list(client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], stream=True))
     rows = person.locator("#requests tbody tr")
-    rows.filter(has_text="(stream)").first.wait_for()
+    # the shared bridge's log also lists other tests' requests: wait for this test's two on top
+    wait_for(lambda: "chat.completions (stream)" in rows.nth(0).inner_text(), "the stream on top of the list")
     newest, older = rows.nth(0).inner_text(), rows.nth(1).inner_text()
     assert "chat.completions (stream)" in newest and MODEL in newest and "200" in newest
     assert "chat.completions" in older and "account 1" in older
