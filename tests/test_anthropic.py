@@ -573,3 +573,32 @@ async def test_messages_requests_appear_in_the_consoles_recent_requests(app, cli
     [record] = app.state.request_log.recent()
     assert (record["surface"], record["model"], record["status"]) == ("messages", MODEL, 200)
     assert record["prompt"] is None
+
+
+@pytest.mark.anyio
+async def test_a_system_message_inside_messages_reaches_the_model_in_its_place(http, page):
+    body = {
+        "model": MODEL,
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "say hi"}]},
+            {"role": "system", "content": "Available agent types: general"},
+        ],
+    }
+    response = await http.post("/v1/messages", json=body)
+    assert response.status_code == 200
+    sent = prompt(page)
+    assert sent.index("say hi") < sent.index("Available agent types: general")
+
+
+@pytest.mark.anyio
+async def test_claude_codes_billing_line_in_the_system_blocks_is_not_sent_to_the_model(http, page):
+    system = [
+        {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197; cc_entrypoint=sdk-cli"},
+        {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+    ]
+    response = await http.post(
+        "/v1/messages", json={"model": MODEL, "max_tokens": 10, "system": system, "messages": HI}
+    )
+    assert response.status_code == 200
+    assert "You are Claude Code." in prompt(page) and "billing" not in prompt(page)

@@ -44,13 +44,15 @@ from ..tools import (
 from .messages import TEXT_JOINER, _from_url, encoded_size
 
 DROPPED_BLOCKS = ("thinking", "redacted_thinking")
+CLIENT_METADATA_PREFIX = "x-anthropic-billing-header:"
 TOOL_USE_ID_PREFIX = "toolu_"
 
 
 class MessageParam(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    role: Literal["user", "assistant"]
+    # "system": Claude Code's mid-conversation system messages (beta `mid-conversation-system-2026-04-07`)
+    role: Literal["user", "assistant", "system"]
     content: str | list[dict[str, Any]]
 
 
@@ -145,7 +147,9 @@ def _system_text(system: str | list[dict[str, Any]] | None) -> str:
     for index, block in enumerate(system):
         if block.get("type") != "text":
             raise _invalid(f"system[{index}]", f"system blocks must be text blocks, not {block.get('type')!r}")
-        texts.append(_string(block.get("text"), f"system[{index}].text"))
+        text = _string(block.get("text"), f"system[{index}].text")
+        if not text.startswith(CLIENT_METADATA_PREFIX):  # Claude Code's billing line: not for the model
+            texts.append(text)
     return TEXT_JOINER.join(texts)
 
 
@@ -189,9 +193,10 @@ def _block(parts: _Parts, block: dict[str, Any], where: str, role: str) -> None:
     elif kind in DROPPED_BLOCKS:
         return
     else:
-        allowed = (
-            "text, image, document, tool_use, thinking" if role == "assistant" else "text, image, document, tool_result"
-        )
+        allowed = {
+            "assistant": "text, image, document, tool_use, thinking",
+            "user": "text, image, document, tool_result",
+        }.get(role, "text, image, document")
         raise _invalid(where, f"unsupported content block type {kind!r} in a {role} message (use {allowed})")
 
 
