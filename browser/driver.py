@@ -389,6 +389,10 @@ class ArenaPage:
         not reload a challenge under their hands, and a v2 image challenge waits for them."""
         self._person_until = time.monotonic() + PERSON_HOLD
 
+    def person_gone(self) -> None:
+        """The last person watching left: the page is the bridge's again."""
+        self._person_until = 0.0
+
     @property
     def person_present(self) -> bool:
         return self.mode == "headed" or time.monotonic() < self._person_until

@@ -122,3 +122,5 @@ def test_a_person_in_the_live_view_gets_the_time_to_solve_a_v2_image_challenge()
     assert alone is not None and watched is not None
     assert alone.challenge_wait_ms < watched.challenge_wait_ms == RECAPTCHA_V2_CHALLENGE_WAIT_HEADED_MS
     assert page.person_present
+    page.person_gone()
+    assert not page.person_present

@@ -80,6 +80,7 @@ class LiveHub:
         async with self._lock:
             self._viewers.discard(queue)
             if not self._viewers:
+                self.page.person_gone()
                 await self._stop()
 
     async def follow(self) -> None:
