@@ -29,10 +29,10 @@ from browser.screencast import bring_page_to_front
 
 from .. import __version__
 from ..errors import AuthenticationFailed, BridgeError, browser_errors
-from ..model_list import ModelFileError
 from .console_accounts import account, accounts
 from .console_auth import SESSION_COOKIE, SESSION_SECONDS, authorize, check_key, local_only, same_origin
 from .health import health_report
+from .internal import refresh_models as internal_refresh
 
 ASSETS = {
     "index.html": "text/html; charset=utf-8",
@@ -200,13 +200,8 @@ async def models(request: Request) -> dict[str, Any]:
 
 @console.post("/models/refresh")
 async def refresh_models(request: Request) -> dict[str, Any]:
-    settings = request.app.state.config.current()
-    try:
-        with browser_errors():
-            result = await request.app.state.model_updater.refresh(settings)
-    except ModelFileError as exc:
-        raise BridgeError(str(exc), code="invalid_models_file") from exc
-    return {"models": result.models, "added": result.added}
+    """The console's refresh button: what `POST /internal/models/refresh` does, behind the console's session."""
+    return await internal_refresh(request)
 
 
 @console.get("/requests")

@@ -67,7 +67,7 @@ async def capture(request: Request, body: CaptureRequest | None = None) -> dict[
 
 @internal.post("/models/refresh")
 async def refresh_models(request: Request) -> dict[str, Any]:
-    """Read the model list from the server's page into its model files."""
+    """Read the model list from the server's page into its model files: `{"models": n, "added": [names]}`."""
     settings = request.app.state.config.current()
     try:
         with browser_errors():
